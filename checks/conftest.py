@@ -1,0 +1,264 @@
+"""The grading plugin: target switch, points, learner-facing failures, a score
+table, a per-check timeout, and result files for Gradescope and GitHub
+Classroom.
+
+Run ``pytest checks`` to grade ``exercises/``; ``pytest checks
+--target=solutions`` (or ``CHECKS_TARGET=solutions``) grades the reference.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+# TensorFlow's oneDNN kernels give wrong Conv2D results for some strided
+# kernels (seen with TF 2.21: a 1x2 kernel at strides (1, 2) returns zeros)
+# and differ in rounding across CPUs. The reference must be right and the
+# same everywhere, so the checks use TensorFlow's own kernels.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from checks import harness, results
+from checks.harness import (
+    CheckFailure,
+    CheckTimeout,
+    ExerciseImportError,
+    MissingName,
+    NotStarted,
+    describe_exception,
+)
+
+DEFAULT_CHECK_TIMEOUT = 60.0
+SEED = 1234
+
+settings.register_profile(
+    "grading",
+    derandomize=True,  # the same examples on every run and machine: a grade never flips
+    database=None,
+    deadline=None,
+    max_examples=40,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("grading")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading")
+    group.addoption(
+        "--target",
+        default=None,
+        help="what to grade: 'exercises' (default, your work), 'solutions' (the reference) "
+        "or a folder of modules. The CHECKS_TARGET environment variable does the same.",
+    )
+    group.addoption("--gradescope-json", default=None, metavar="PATH", help="write Gradescope's results.json here")
+    group.addoption(
+        "--classroom-json",
+        default=None,
+        metavar="PATH",
+        help="write exercism v3 / GitHub Classroom results here",
+    )
+    group.addoption(
+        "--show-traceback",
+        action="store_true",
+        default=False,
+        help="show pytest's full traceback under each failure, not only the learner's message",
+    )
+    group.addoption(
+        "--check-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"time limit of each check (default {DEFAULT_CHECK_TIMEOUT:g} s, more for checks that train)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n, task=None, timeout=None): points the check is worth")
+    target = config.getoption("--target") or os.environ.get("CHECKS_TARGET") or "exercises"
+    try:
+        target_dir = harness.resolve_target(target)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    harness.set_student_dir(target_dir)
+    book = results.Gradebook(
+        target=harness.relative_path(target_dir),
+        gradescope_path=config.getoption("--gradescope-json"),
+        classroom_path=config.getoption("--classroom-json"),
+    )
+    config.stash[GRADEBOOK] = book
+    config.stash[TARGET_DIR] = target_dir
+    book.write_placeholder()
+    if not config.getoption("--show-traceback"):
+        config.option.reportchars = ""  # the score table below replaces pytest's short summary
+
+
+GRADEBOOK = pytest.StashKey["results.Gradebook"]()
+TARGET_DIR = pytest.StashKey["object"]()
+
+
+def exercise_name(item_or_module) -> str:
+    module = getattr(item_or_module, "module", item_or_module)
+    return module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+
+@pytest.fixture
+def exercise(request):
+    """The module under test (``exercises/NAME.py`` or the ``--target``), every call guarded."""
+    return harness.load_exercise(request.config.stash[TARGET_DIR], exercise_name(request.module))
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds():
+    """Every check starts from the same random state, so grades never flip."""
+    random.seed(SEED)
+    np.random.seed(SEED)
+    import sys
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(SEED)
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    book = config.stash[GRADEBOOK]
+    override = config.getoption("--check-timeout")
+    for item in items:
+        marker = item.get_closest_marker("points")
+        if marker is None:
+            continue
+        seconds = override or marker.kwargs.get("timeout") or DEFAULT_CHECK_TIMEOUT
+        item.add_marker(pytest.mark.timeout(seconds))
+        book.add_check(
+            nodeid=item.nodeid,
+            exercise=exercise_name(item),
+            name=harness.first_line(item.function.__doc__) or item.name,
+            points=float(marker.args[0]) if marker.args else 1.0,
+            task=marker.kwargs.get("task"),
+            tasks=getattr(item.module, "TASKS", ()),
+            hint=getattr(item.module, "HINT", ""),
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """A SIGALRM timer that raises ``CheckTimeout``.
+
+    pytest-timeout's own signal handler calls ``pytest.fail``, which Hypothesis
+    catches and retries while shrinking: an endless loop would then hang the
+    run. ``CheckTimeout`` ends the check at once.
+    """
+    if item.get_closest_marker("points") is None or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_alarm(signum, frame):
+        raise CheckTimeout(settings.timeout)
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    book = item.config.stash[GRADEBOOK]
+    if item.nodeid not in book.checks or report.when == "teardown" and report.passed:
+        return report
+    if report.passed and report.when == "call":
+        book.record(item.nodeid, "passed", "")
+    elif report.failed or report.skipped:
+        status, message = verdict(call.excinfo, book, item)
+        if report.skipped:
+            status = "skipped"
+        book.record(item.nodeid, status, message)
+        if report.failed and not item.config.getoption("--show-traceback"):
+            report.longrepr = message
+        elif report.failed:
+            report.longrepr = f"{message}\n\n{report.longrepr}"
+    return report
+
+
+def verdict(excinfo, book, item) -> tuple[str, str]:
+    """The status and learner-facing message of a check that did not pass."""
+    if excinfo is None:
+        return "error", "the check did not run."
+    error = excinfo.value
+    extra = ""
+    if isinstance(error, BaseExceptionGroup):
+        inner = error.exceptions
+        extra = f"\n(and {len(inner) - 1} other failure(s) on other inputs)" if len(inner) > 1 else ""
+        error = inner[0]
+    notes = "\n".join(n for n in getattr(error, "__notes__", []) if not n.startswith("You can"))
+    if notes:
+        extra += "\n" + notes
+    if isinstance(error, NotStarted):
+        return "not started", str(error)
+    if isinstance(error, CheckTimeout):
+        return "timed out", str(error) + extra
+    if isinstance(error, ExerciseImportError):
+        if book.first_import_error_shown(error.module_path, item.nodeid):
+            return "failed", str(error)
+        return "failed", f"{error.module_path} could not be imported (the error is shown under the first check of this exercise)."
+    if isinstance(error, (CheckFailure, MissingName)):
+        return "failed", str(error) + extra
+    if isinstance(error, pytest.skip.Exception):
+        return "skipped", str(error)
+    if isinstance(error, pytest.fail.Exception):
+        return "failed", str(error) + extra
+    description = describe_exception(error)
+    if "raised here" in description:
+        return "failed", f"your code raised {description}{extra}"
+    return "failed", f"the check could not use what your code returned: {description}{extra}"
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+_collection_errors: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    book = config.stash[GRADEBOOK]
+    if not book.checks:
+        return
+    for line in book.table_lines(show_all_next=False):
+        terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    book = session.config.stash.get(GRADEBOOK, None)
+    if book is None:
+        return
+    crash = None
+    if _collection_errors:
+        crash = "some checks could not be collected:\n" + "\n".join(_collection_errors)
+    elif exitstatus == pytest.ExitCode.INTERRUPTED and not session.shouldstop:
+        crash = "the grading run was interrupted before it finished."
+    elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        crash = "the grading run stopped with an internal error."
+    book.write(crash=crash, duration=time.time() - book.started)
+
+
+def pytest_internalerror(excrepr, excinfo):
+    for config_book in _books_in_flight():
+        config_book.write(crash=f"internal error: {excinfo.exconly()}", duration=0.0)
+
+
+def _books_in_flight():
+    return results.Gradebook.live

@@ -1,0 +1,434 @@
+"""Exercise 1 checks: convolution and max-pooling in NumPy against Keras."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checks.harness import (
+    CheckFailure,
+    NotStarted,
+    ROOT,
+    expect,
+    expect_close,
+    expect_raises,
+    expect_unmodified,
+)
+
+TASKS = ("conv_output_length", "extract_patches", "conv2d", "max_pool2d")
+HINT = (
+    "work on one output cell first: which input rows and columns does the window at "
+    "output (i, j) cover, with stride s and dilation d? Then vectorise."
+)
+
+
+# --------------------------------------------------------------------------
+# References, written independently of solutions/ with plain loops
+# --------------------------------------------------------------------------
+
+
+def same_split(length, kernel, stride, dilation=1, extra_first=False):
+    """Keras' "same" padding (before, after) along one axis; ``extra_first`` is the classic bug."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)
+    small, big = total // 2, total - total // 2
+    return (big, small) if extra_first else (small, big)
+
+
+def reference_patches(x, kernel_size, strides, padding, dilation, pad_value=0.0, extra_first=False):
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
+    n, h, w, c = x.shape
+    if padding == "same":
+        ph = same_split(h, kh, sh, dh, extra_first)
+        pw = same_split(w, kw, sw, dw, extra_first)
+        x = np.pad(x.astype(np.float64), ((0, 0), ph, pw, (0, 0)), constant_values=pad_value)
+    out_h = (x.shape[1] - ((kh - 1) * dh + 1)) // sh + 1
+    out_w = (x.shape[2] - ((kw - 1) * dw + 1)) // sw + 1
+    patches = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            for a in range(kh):
+                for b in range(kw):
+                    patches[:, i, j, a, b, :] = x[:, i * sh + a * dh, j * sw + b * dw, :]
+    return patches
+
+
+def reference_conv(x, kernel, bias, strides, padding, dilation, extra_first=False):
+    patches = reference_patches(x, kernel.shape[:2], strides, padding, dilation, extra_first=extra_first)
+    out = np.einsum("nijabc,abcf->nijf", patches, kernel.astype(np.float64))
+    return out + (0 if bias is None else bias)
+
+
+def keras_conv(x, kernel, bias, strides, padding, dilation):
+    layer = keras.layers.Conv2D(
+        kernel.shape[3], kernel.shape[:2], strides=strides, padding=padding,
+        dilation_rate=dilation, use_bias=bias is not None,
+    )
+    layer.build(x.shape)
+    layer.set_weights([kernel] if bias is None else [kernel, bias])
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+def keras_pool(x, pool_size, strides, padding):
+    layer = keras.layers.MaxPooling2D(pool_size, strides=strides, padding=padding)
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+def call_text(name, x, *args, **kwargs):
+    shapes = ", ".join([f"x of shape {x.shape}", *(f"{a.shape}" if hasattr(a, "shape") else repr(a) for a in args)])
+    options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return f"{name}({shapes}{', ' if options else ''}{options})"
+
+
+# --------------------------------------------------------------------------
+# Search space: small enough to be quick, wide enough to meet every edge case
+# --------------------------------------------------------------------------
+
+
+@st.composite
+def conv_settings(draw, allow_dilation=True, allow_strides=True, paddings=("valid", "same")):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dilation = (1, 1)
+    strides = (1, 1)
+    if allow_strides:
+        strides = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if allow_dilation and strides == (1, 1):  # Keras forbids dilation > 1 with strides > 1
+        dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = draw(st.sampled_from(paddings))
+    min_h, min_w = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
+    if padding == "same":
+        min_h = min_w = 1
+    h, w = draw(st.integers(min_h, min_h + 8)), draw(st.integers(min_w, min_w + 8))
+    return dict(
+        batch=draw(st.integers(1, 3)), h=h, w=w, channels=draw(st.integers(1, 3)),
+        filters=draw(st.integers(1, 4)), kernel=(kh, kw), strides=strides, padding=padding,
+        dilation=dilation, bias=draw(st.booleans()), seed=draw(st.integers(0, 2**16)),
+        padding_case=draw(st.sampled_from([padding, padding.upper(), padding.capitalize()])),
+    )
+
+
+def arrays_for(s):
+    rng = np.random.default_rng(s["seed"])
+    x = rng.standard_normal((s["batch"], s["h"], s["w"], s["channels"])).astype(np.float32)
+    kernel = rng.standard_normal((*s["kernel"], s["channels"], s["filters"])).astype(np.float32)
+    bias = rng.standard_normal(s["filters"]).astype(np.float32) if s["bias"] else None
+    return x, kernel, bias
+
+
+def check_conv2d_against_keras(exercise, s):
+    x, kernel, bias = arrays_for(s)
+    what = call_text("conv2d", x, kernel, bias=None if bias is None else bias.shape,
+                     strides=s["strides"], padding=s["padding_case"], dilation_rate=s["dilation"])
+    got = exercise.conv2d(x, kernel, bias, strides=s["strides"], padding=s["padding_case"],
+                          dilation_rate=s["dilation"])
+    expected = keras_conv(x, kernel, bias, s["strides"], s["padding"], s["dilation"])
+    args = (s["strides"], s["padding"], s["dilation"])
+    likely = [
+        (lambda: reference_conv(x, kernel[::-1, ::-1], bias, *args),
+         "the output is a true convolution (kernel flipped): Keras does cross-correlation, "
+         "so use kernel[a, b] as it is."),
+        (lambda: reference_conv(x, kernel, None, *args),
+         "the bias was dropped: add bias[f] to every position of filter f."),
+        (lambda: reference_conv(x, kernel, bias, *args, extra_first=True),
+         '"same" padding split the wrong way: when the total padding is odd, the extra '
+         "row/column goes at the bottom/right, not the top/left."),
+        (lambda: reference_conv(x, kernel, bias, (1, 1), s["padding"], s["dilation"]),
+         "the strides were ignored: step the window by `strides` cells."),
+        (lambda: reference_conv(x, kernel.transpose(1, 0, 2, 3), bias, *args) if kernel.shape[0] == kernel.shape[1] else None,
+         "kernel rows and columns swapped: kernel[a, b] multiplies input row i + a, column j + b."),
+        (lambda: reference_conv(x, kernel, bias, s["strides"], s["padding"], (1, 1)),
+         "the dilation was ignored: kernel cell (a, b) reads input row i + a * dh, column j + b * dw."),
+    ]
+    expect_close(got, expected, what=what, rtol=1e-4, atol=1e-4, likely_causes=likely,
+                 shape_hint="the output should have conv_output_length(...) rows and columns, and one channel per filter.")
+
+
+# --------------------------------------------------------------------------
+# Task 1: conv_output_length
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(1, task="conv_output_length")
+def test_output_length_by_hand(exercise):
+    """conv_output_length gives the sizes worked out by hand"""
+    cases = [
+        ((5, 3), {}, 3, "a 3-wide window fits 3 times in 5 cells"),
+        ((150, 3), {}, 148, "the book's first layer: 150 -> 148"),
+        ((148, 2), {"stride": 2}, 74, "pooling 148 by 2 gives 74"),
+        ((5, 3), {"stride": 2}, 2, "valid, stride 2: (5 - 3) // 2 + 1"),
+        ((7, 3), {"dilation": 2}, 3, "a 3-kernel dilated by 2 spans 5 cells"),
+        ((5, 3), {"padding": "same"}, 5, '"same" at stride 1 keeps the length'),
+        ((7, 2), {"stride": 2, "padding": "same"}, 4, '"same": ceil(7 / 2) = 4'),
+        ((6, 3), {"stride": 2, "padding": "SAME"}, 3, 'padding in any case: ceil(6 / 2) = 3'),
+    ]
+    for args, kwargs, expected, why in cases:
+        got = exercise.conv_output_length(*args, **kwargs)
+        call = f"conv_output_length({', '.join(map(str, args))}{''.join(f', {k}={v!r}' for k, v in kwargs.items())})"
+        expect(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
+               f"{call} should return an int, got {type(got).__name__} {got!r}.")
+        hint = ""
+        if kwargs.get("padding", "valid").lower() == "same" and got == args[0] // kwargs.get("stride", 1):
+            hint = "\nLikely cause: rounding down; \"same\" rounds up: ceil(n / stride) = -(-n // stride)."
+        expect(got == expected, f"{call}: expected {expected} ({why}), got {got}.{hint}")
+
+
+@pytest.mark.points(1, task="conv_output_length")
+@given(n=st.integers(1, 40), k=st.integers(1, 6), stride=st.integers(1, 4), dilation=st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same"]))
+def test_output_length_matches_keras(exercise, n, k, stride, dilation, padding):
+    """conv_output_length agrees with Keras for any size, stride, dilation and padding"""
+    span = (k - 1) * dilation + 1
+    if padding == "valid" and span > n:
+        return  # covered by the bad-input check
+    if stride > 1 and dilation > 1:
+        dilation = 1
+    layer = keras.layers.Conv2D(1, (k, 1), strides=(stride, 1), padding=padding, dilation_rate=(dilation, 1))
+    expected = layer.compute_output_shape((1, n, 1, 1))[1]
+    got = exercise.conv_output_length(n, k, stride, padding, dilation)
+    expect(got == expected, f"conv_output_length({n}, {k}, stride={stride}, padding={padding!r}, "
+                            f"dilation={dilation}): Keras gives {expected}, got {got}.")
+
+
+@pytest.mark.points(1, task="conv_output_length")
+def test_output_length_rejects_bad_input(exercise):
+    """conv_output_length raises ValueError for sizes and paddings that make no sense"""
+    expect_raises(ValueError, exercise.conv_output_length, 2, 3, what="conv_output_length(2, 3)",
+                  why='a 3-wide window does not fit in 2 cells with "valid" padding')
+    expect_raises(ValueError, exercise.conv_output_length, 5, 3, 1, "full", what='conv_output_length(5, 3, 1, "full")',
+                  why='padding must be "valid" or "same"')
+    expect_raises(ValueError, exercise.conv_output_length, 5, 3, 0, what="conv_output_length(5, 3, stride=0)",
+                  why="a stride of 0 never moves the window")
+
+
+# --------------------------------------------------------------------------
+# Task 2: extract_patches
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(2, task="extract_patches")
+def test_extract_patches_by_hand(exercise):
+    """extract_patches returns the windows worked out by hand, zero-padded at the bottom/right for "same\""""
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)  # [[1 2 3] [4 5 6] [7 8 9]]
+    got = exercise.extract_patches(x, 2)
+    expected = np.array([[[[1, 2], [4, 5]], [[2, 3], [5, 6]]], [[[4, 5], [7, 8]], [[5, 6], [8, 9]]]], np.float32)
+    expect_close(got, expected.reshape(1, 2, 2, 2, 2, 1), what="extract_patches(x = [[1 2 3] [4 5 6] [7 8 9]], 2)",
+                 shape_hint="expected (N, H', W', kh, kw, C) = (1, 2, 2, 2, 2, 1).")
+    got = exercise.extract_patches(x, 2, strides=2, padding="same")
+    # ceil(3 / 2) = 2 windows per axis; 1 cell of padding, and it goes after (bottom/right).
+    expected = np.array([[[[1, 2], [4, 5]], [[3, 0], [6, 0]]], [[[7, 8], [0, 0]], [[9, 0], [0, 0]]]], np.float32)
+    wrong_side = np.array([[[[0, 0], [0, 1]], [[0, 0], [2, 3]]], [[[0, 4], [0, 7]], [[5, 6], [8, 9]]]], np.float32)
+    expect_close(got, expected.reshape(1, 2, 2, 2, 2, 1),
+                 what='extract_patches(x = [[1 2 3] [4 5 6] [7 8 9]], 2, strides=2, padding="same")',
+                 likely_causes=[(wrong_side.reshape(1, 2, 2, 2, 2, 1),
+                                 '"same" padding added at the top/left: the odd cell goes at the bottom/right.')])
+
+
+@pytest.mark.points(2, task="extract_patches")
+@given(s=conv_settings())
+def test_extract_patches_any_setting(exercise, s):
+    """extract_patches matches a loop-by-loop reference for any kernel, stride, padding and dilation"""
+    x, _, _ = arrays_for(s)
+    got = exercise.extract_patches(x, s["kernel"], strides=s["strides"], padding=s["padding_case"],
+                                   dilation_rate=s["dilation"])
+    args = (s["kernel"], s["strides"], s["padding"], s["dilation"])
+    expect_close(
+        got, reference_patches(x, *args),
+        what=call_text("extract_patches", x, kernel_size=s["kernel"], strides=s["strides"],
+                       padding=s["padding_case"], dilation_rate=s["dilation"]),
+        rtol=0, atol=0,
+        likely_causes=[
+            (lambda: reference_patches(x, *args, extra_first=True),
+             '"same" padding split the wrong way: the odd cell goes at the bottom/right.'),
+            (lambda: reference_patches(x, s["kernel"], s["strides"], s["padding"], (1, 1)),
+             "dilation ignored: kernel cell (a, b) reads input row i * sh + a * dh."),
+        ],
+        shape_hint="expected (N, H', W', kh, kw, C), with H' and W' as conv_output_length gives them.",
+    )
+
+
+# --------------------------------------------------------------------------
+# Task 3: conv2d
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(2, task="conv2d")
+def test_conv2d_by_hand(exercise):
+    """conv2d on a 3x3 image and a 2x2 kernel gives the values worked out by hand"""
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)  # [[1 2 3] [4 5 6] [7 8 9]]
+    kernel = np.array([[1, 0], [0, -1]], np.float32).reshape(2, 2, 1, 1)
+    # Every window [[a b] [c d]] gives a - d = -4; a flipped kernel would give d - a = +4.
+    got = exercise.conv2d(x, kernel)
+    expect_close(got, np.full((1, 2, 2, 1), -4.0), what="conv2d([[1 2 3] [4 5 6] [7 8 9]], kernel [[1 0] [0 -1]])",
+                 likely_causes=[(np.full((1, 2, 2, 1), 4.0),
+                                 "the kernel was flipped (true convolution): Keras does cross-correlation, "
+                                 "so out[i, j] = x[i, j] * k[0, 0] + ... + x[i+1, j+1] * k[1, 1].")])
+    got = exercise.conv2d(x, np.concatenate([kernel, -kernel], axis=3), bias=np.array([10, 20], np.float32))
+    expected = np.stack([np.full((2, 2), 6.0), np.full((2, 2), 24.0)], axis=-1)[np.newaxis]
+    expect_close(got, expected, what="conv2d(x, two filters [[1 0] [0 -1]] and its negative, bias=[10, 20])",
+                 likely_causes=[(np.stack([np.full((2, 2), -4.0), np.full((2, 2), 4.0)], -1)[np.newaxis],
+                                 "the bias was not added: add bias[f] to every output of filter f.")])
+
+
+@pytest.mark.points(3, task="conv2d")
+@given(s=conv_settings(allow_dilation=False, allow_strides=False, paddings=("valid",)))
+def test_conv2d_valid_matches_keras(exercise, s):
+    """conv2d equals keras.layers.Conv2D with "valid" padding, for any kernel, channels and filters"""
+    check_conv2d_against_keras(exercise, s)
+
+
+@pytest.mark.points(3, task="conv2d")
+@given(s=conv_settings(allow_dilation=False))
+def test_conv2d_strides_and_same_padding_match_keras(exercise, s):
+    """conv2d equals keras.layers.Conv2D with strides and "same" padding"""
+    check_conv2d_against_keras(exercise, s)
+
+
+@pytest.mark.points(2, task="conv2d")
+@given(s=conv_settings(allow_strides=False))
+def test_conv2d_dilation_matches_keras(exercise, s):
+    """conv2d equals keras.layers.Conv2D with a dilated kernel"""
+    check_conv2d_against_keras(exercise, s)
+
+
+@pytest.mark.points(1, task="conv2d")
+def test_conv2d_rejects_bad_input(exercise):
+    """conv2d raises a clear ValueError for shapes that do not fit together"""
+    x = np.zeros((1, 5, 5, 2), np.float32)
+    expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 3, 4), np.float32),
+                  what="conv2d(x of shape (1, 5, 5, 2), kernel of shape (3, 3, 3, 4))",
+                  why="the kernel expects 3 input channels but the images have 2")
+    expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 2, 4), np.float32), np.zeros(3, np.float32),
+                  what="conv2d(x, kernel with 4 filters, bias of shape (3,))", why="the bias needs one value per filter (4)")
+    expect_raises(ValueError, exercise.conv2d, x[0], np.zeros((3, 3, 2, 4), np.float32),
+                  what="conv2d(x of shape (5, 5, 2), kernel)", why="x must be 4-D (N, H, W, C): a batch of images")
+    expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 2, 4), np.float32), padding="full",
+                  what='conv2d(x, kernel, padding="full")', why='padding must be "valid" or "same"')
+
+
+@pytest.mark.points(1, task="conv2d")
+def test_inputs_left_unmodified(exercise):
+    """conv2d and max_pool2d leave their input arrays as they were"""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 6, 7, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    copies = x.copy(), kernel.copy(), bias.copy()
+    exercise.conv2d(x, kernel, bias, strides=2, padding="same")
+    for before, after, name in zip(copies, (x, kernel, bias), ("x", "kernel", "bias")):
+        expect_unmodified(before, after, what="conv2d", argument=name)
+    exercise.max_pool2d(x, 3, 2, padding="same")
+    expect_unmodified(copies[0], x, what="max_pool2d", argument="x")
+
+
+# --------------------------------------------------------------------------
+# Task 4: max_pool2d
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(1, task="max_pool2d")
+def test_max_pool_by_hand(exercise):
+    """max_pool2d on small images gives the values worked out by hand, padding with -inf"""
+    x = np.array([[1, 2, 5, 0], [3, 4, 1, 1], [0, 0, 9, 8], [7, 0, 6, 5]], np.float32).reshape(1, 4, 4, 1)
+    got = exercise.max_pool2d(x)
+    expect_close(got, np.array([[4, 5], [7, 9]], np.float32).reshape(1, 2, 2, 1),
+                 what="max_pool2d([[1 2 5 0] [3 4 1 1] [0 0 9 8] [7 0 6 5]]) (2x2 windows, stride 2)")
+    negative = -np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)  # [[-1 -2 -3] [-4 -5 -6] [-7 -8 -9]]
+    got = exercise.max_pool2d(negative, 2, padding="same")
+    expect_close(got, np.array([[-1, -3], [-7, -9]], np.float32).reshape(1, 2, 2, 1),
+                 what='max_pool2d([[-1 -2 -3] [-4 -5 -6] [-7 -8 -9]], 2, padding="same")',
+                 likely_causes=[(np.array([[-1, 0], [0, 0]], np.float32).reshape(1, 2, 2, 1),
+                                 "padded with zeros: a zero beats every negative value. Pad with -inf.")])
+
+
+@pytest.mark.points(3, task="max_pool2d")
+@given(pool=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       strides=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+       padding=st.sampled_from(["valid", "same"]), size=st.tuples(st.integers(3, 10), st.integers(3, 10)),
+       channels=st.integers(1, 3), batch=st.integers(1, 2), shift=st.sampled_from([0.0, -3.0]),
+       seed=st.integers(0, 2**16))
+def test_max_pool_matches_keras(exercise, pool, strides, padding, size, channels, batch, shift, seed):
+    """max_pool2d equals keras.layers.MaxPooling2D for any pool size, strides and padding"""
+    x = (np.random.default_rng(seed).standard_normal((batch, *size, channels)) + shift).astype(np.float32)
+    got = exercise.max_pool2d(x, pool, strides, padding)
+    expected = keras_pool(x, pool, strides, padding)
+    effective = strides or pool
+    zero_padded = lambda: reference_patches(x, pool, effective, padding, (1, 1), pad_value=0.0).max(axis=(3, 4))
+    before = lambda: reference_patches(x, pool, effective, padding, (1, 1), pad_value=-np.inf, extra_first=True).max(axis=(3, 4))
+    ignored = lambda: reference_patches(x, pool, (1, 1), padding, (1, 1), pad_value=-np.inf).max(axis=(3, 4))
+    expect_close(
+        got, expected,
+        what=call_text("max_pool2d", x, pool_size=pool, strides=strides, padding=padding),
+        rtol=0, atol=0,
+        likely_causes=[
+            (zero_padded, "padded with zeros: a zero beats every negative value. Pad with -inf."),
+            (before, '"same" padding split the wrong way: the odd cell goes at the bottom/right.'),
+            (ignored, "the strides were ignored (strides=None means strides = pool_size)."),
+        ],
+        shape_hint="strides=None means strides = pool_size; the output length is conv_output_length(n, pool, stride, padding).",
+    )
+    expect(got.dtype == x.dtype, f"max_pool2d should keep the input's dtype ({x.dtype}), got {got.dtype}.")
+
+
+# --------------------------------------------------------------------------
+# The whole module: NumPy only
+# --------------------------------------------------------------------------
+
+NUMPY_ONLY_PROBE = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    for blocked in ("tensorflow", "keras", "torch", "jax", "scipy"):
+        sys.modules[blocked] = None  # any import of these now fails
+    result = {}
+    try:
+        spec = importlib.util.spec_from_file_location("conv_under_test", sys.argv[1])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        import numpy as np
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+        kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+        result["conv"] = np.asarray(module.conv2d(x, kernel, None, strides=2, padding="same")).tolist()
+        result["pool"] = np.asarray(module.max_pool2d(x, 2, None, "valid")).tolist()
+    except NotImplementedError as error:
+        result["not_started"] = str(error)
+    except BaseException as error:
+        result["error"] = f"{type(error).__name__}: {error}"
+    print(json.dumps(result))
+    """
+)
+
+
+@pytest.mark.points(2, task="conv2d", timeout=60)
+def test_runs_without_tensorflow(exercise):
+    """the module works with TensorFlow and Keras unavailable (it is a NumPy exercise)"""
+    path = ROOT / exercise.path if not exercise.path.startswith("/") else exercise.path
+    exercise.module  # an import error is reported as such, not as a TensorFlow problem
+    try:
+        run = subprocess.run([sys.executable, "-c", NUMPY_ONLY_PROBE, str(path)], capture_output=True,
+                             text=True, timeout=45)
+    except subprocess.TimeoutExpired:
+        raise CheckFailure("with TensorFlow unavailable, conv2d and max_pool2d did not finish within 45 s.") from None
+    try:
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise CheckFailure(f"the module could not run on its own:\n{run.stderr[-1500:]}") from None
+    if "not_started" in result:
+        raise NotStarted(result["not_started"].split(":")[0], exercise.path)
+    if "error" in result:
+        blocked = any(name in result["error"] for name in ("tensorflow", "keras", "torch", "jax", "scipy", "halted"))
+        cause = ("it imports TensorFlow/Keras (or another framework). This exercise is NumPy only: "
+                 "compute the convolution yourself." if blocked else "")
+        raise CheckFailure(f"with TensorFlow and Keras unavailable, the module failed: {result['error']}\n{cause}".strip())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    expect_close(np.array(result["conv"], np.float32), keras_conv(x, kernel, None, (2, 2), "same", (1, 1)),
+                 what='conv2d(x, kernel, strides=2, padding="same") without TensorFlow', atol=1e-4)
+    expect_close(np.array(result["pool"], np.float32), keras_pool(x, 2, None, "valid"),
+                 what="max_pool2d(x, 2) without TensorFlow")
