@@ -473,3 +473,12 @@ def expect_unmodified(before, after, *, what: str, argument: str) -> None:
 
 def first_line(text: str | None) -> str:
     return (inspect.cleandoc(text or "").splitlines() or [""])[0]
+
+
+def reference(name: str) -> types.ModuleType:
+    """The reference solution module ``solutions/NAME.py``, unguarded.
+
+    For checks that compare the learner's result with the reference's on the
+    same input (where no Keras layer or hand-made vector can be the judge).
+    """
+    return importlib.import_module(f"solutions.{name}")

@@ -210,6 +210,8 @@ class Gradebook:
 def _output(check: CheckResult) -> str:
     if check.status == "passed":
         return "passed"
+    if check.message.startswith(check.status):
+        return check.message
     return f"{check.status}: {check.message}" if check.message else check.status
 
 

@@ -1,0 +1,89 @@
+"""Times the NumPy convolution and pooling against Keras on this CPU.
+
+Usage::
+
+    python -m checks.benchmark_conv [--target solutions] [--repeats 7] [--grading-run]
+
+Times ``conv2d`` on a (32, 150, 150, 3) batch with 32 3x3 filters (the book's
+first layer) and ``max_pool2d`` on (32, 148, 148, 32), each against the Keras
+layer with the same weights, in the same process, and prints the ratios
+(goal: within 3x of Keras). With ``--grading-run`` it also times
+``pytest checks -k conv`` end to end, TensorFlow import included.
+Figures are the best of ``--repeats`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def best_time(function, repeats: int) -> float:
+    function()  # warm-up: first-call allocation and graph tracing are not what we measure
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m checks.benchmark_conv", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default="solutions", help="exercises or solutions (default)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--grading-run", action="store_true", help="also time `pytest checks -k conv`")
+    args = parser.parse_args(argv)
+
+    import keras
+    import numpy as np
+
+    from checks import harness
+
+    conv = harness.load_exercise(harness.resolve_target(args.target), "conv")
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((32, 150, 150, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 32)).astype(np.float32)
+    bias = rng.standard_normal(32).astype(np.float32)
+    feature_maps = rng.standard_normal((32, 148, 148, 32)).astype(np.float32)
+
+    conv_layer = keras.layers.Conv2D(32, 3)
+    conv_layer.build(images.shape)
+    conv_layer.set_weights([kernel, bias])
+    pool_layer = keras.layers.MaxPooling2D(2)
+
+    rows = []
+    for name, ours, theirs, check in (
+        ("conv2d (32, 150, 150, 3) * 32 3x3", lambda: conv.conv2d(images, kernel, bias),
+         lambda: keras.ops.convert_to_numpy(conv_layer(images)), 1e-3),
+        ("max_pool2d (32, 148, 148, 32) / 2", lambda: conv.max_pool2d(feature_maps),
+         lambda: keras.ops.convert_to_numpy(pool_layer(feature_maps)), 0.0),
+    ):
+        error = float(np.max(np.abs(ours() - theirs())))
+        if error > check:
+            print(f"{name}: results differ from Keras by {error:.3g}; timing anyway")
+        ours_s, keras_s = best_time(ours, args.repeats), best_time(theirs, args.repeats)
+        rows.append((name, ours_s, keras_s))
+
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")
+    print(f"NumPy {np.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, oneDNN: {onednn}")
+    print(f"{'operation':<36}{'NumPy ms':>10}{'Keras ms':>10}{'ratio':>8}")
+    for name, ours_s, keras_s in rows:
+        print(f"{name:<36}{ours_s * 1e3:>10.1f}{keras_s * 1e3:>10.1f}{ours_s / keras_s:>7.2f}x")
+
+    if args.grading_run:
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-m", "pytest", "checks", "-k", "conv", f"--target={args.target}",
+                              "-q", "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=harness.ROOT)
+        last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]
+        print(f"pytest checks -k conv --target={args.target}: {time.perf_counter() - start:.1f} s wall ({last})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
