@@ -127,7 +127,7 @@ class Gradebook:
                          f"      {check.message.splitlines()[0] if check.message else ''}"]
             if exercise in self.hints:
                 lines.append(f"Hint: {self.hints[exercise]}")
-            lines.append(f"Run only this exercise: pytest checks -k {exercise}")
+            lines.append(f"Run only this exercise: pytest checks/test_{exercise}.py")
             return lines
         return ["All checks pass. Well done!"]
 

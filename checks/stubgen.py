@@ -81,7 +81,7 @@ def make_stub(source: str, name: str) -> str:
     body = "\n".join(out).rstrip() + "\n"
     header = (
         f"# Exercise file: write your code where it says NotImplementedError, then run\n"
-        f"#   pytest checks -k {name}\n"
+        f"#   pytest checks/test_{name}.py\n"
         f"# (Generated from solutions/{name}.py by `python -m checks.stubgen`.)\n"
     )
     text = header + body

@@ -1,6 +1,6 @@
-# stub fingerprint: 1416afeea9d8dba4
+# stub fingerprint: b6f9c05aa252a4f6
 # Exercise file: write your code where it says NotImplementedError, then run
-#   pytest checks -k conv
+#   pytest checks/test_conv.py
 # (Generated from solutions/conv.py by `python -m checks.stubgen`.)
 """Exercise 1: convolution and max-pooling in NumPy.
 
@@ -22,7 +22,7 @@ What deep-learning libraries call "convolution" is really a
 flipped. A textbook (signal-processing) convolution flips the kernel first.
 Keras, PyTorch and the book all use the unflipped version, and so do you.
 
-Tasks, in order (run ``pytest checks -k conv`` after each):
+Tasks, in order (run ``pytest checks/test_conv.py`` after each):
 
 1. ``conv_output_length``: the output size along one axis.
 2. ``extract_patches``: the window under every output position.

@@ -18,7 +18,7 @@ What deep-learning libraries call "convolution" is really a
 flipped. A textbook (signal-processing) convolution flips the kernel first.
 Keras, PyTorch and the book all use the unflipped version, and so do you.
 
-Tasks, in order (run ``pytest checks -k conv`` after each):
+Tasks, in order (run ``pytest checks/test_conv.py`` after each):
 
 1. ``conv_output_length``: the output size along one axis.
 2. ``extract_patches``: the window under every output position.
