@@ -181,6 +181,9 @@ class GuardedModule:
         self._path = relative_path(target_dir / f"{name}.py")
         self._module_or_error = module_or_error
 
+    def __repr__(self) -> str:
+        return f"<{self._path}>"
+
     @property
     def module(self) -> types.ModuleType:
         if isinstance(self._module_or_error, ExerciseImportError):
@@ -407,8 +410,10 @@ def expect_close(
     ]
     if got.shape != expected.shape:
         message = f"{what}: expected shape {expected.shape}, got {got.shape}."
-        extra = causes[:1] or ([shape_hint] if shape_hint else [])
-        raise CheckFailure("\n".join([message, *(f"Likely cause: {c}" for c in extra)]))
+        lines = [message, *(f"Likely cause: {c}" for c in causes[:1])]
+        if shape_hint and not causes:
+            lines.append(f"Hint: {shape_hint}")
+        raise CheckFailure("\n".join(lines))
     if not np.issubdtype(got.dtype, np.number) and got.dtype != bool:
         raise CheckFailure(f"{what}: expected numbers, got an array of dtype {got.dtype}.")
     if np.isnan(got.astype(np.float64)).any() and not np.isnan(expected.astype(np.float64)).any():

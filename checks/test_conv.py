@@ -81,7 +81,7 @@ def keras_pool(x, pool_size, strides, padding):
 
 
 def call_text(name, x, *args, **kwargs):
-    shapes = ", ".join([f"x of shape {x.shape}", *(f"{a.shape}" if hasattr(a, "shape") else repr(a) for a in args)])
+    shapes = ", ".join([f"x of shape {x.shape}", *(f"kernel of shape {a.shape}" for a in args)])
     options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     return f"{name}({shapes}{', ' if options else ''}{options})"
 
@@ -247,6 +247,8 @@ def test_extract_patches_any_setting(exercise, s):
              '"same" padding split the wrong way: the odd cell goes at the bottom/right.'),
             (lambda: reference_patches(x, s["kernel"], s["strides"], s["padding"], (1, 1)),
              "dilation ignored: kernel cell (a, b) reads input row i * sh + a * dh."),
+            (lambda: reference_patches(x, s["kernel"], (1, 1), s["padding"], s["dilation"]),
+             "the strides were ignored: the window at output (i, j) starts at input row i * sh, column j * sw."),
         ],
         shape_hint="expected (N, H', W', kh, kw, C), with H' and W' as conv_output_length gives them.",
     )
