@@ -1,0 +1,300 @@
+"""Exercise 6 checks: smoothing and plotting training curves."""
+
+import copy
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # never open a window: the checks run without a screen
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from matplotlib.figure import Figure
+
+from checks.harness import CheckFailure, expect, expect_raises
+
+TASKS = ("smooth_curve", "plot_history")
+HINT = (
+    "work the moving average out on paper for [1, 2, 3] with factor 0.5 first; for the figure, "
+    "draw training with 'bo' and validation with 'b', as the book does."
+)
+
+# A short run where training and validation differ at every epoch, so that
+# each line can be told apart by its values.
+HISTORY = {
+    "accuracy": [0.61, 0.72, 0.80, 0.86, 0.91, 0.95],
+    "val_accuracy": [0.64, 0.70, 0.74, 0.73, 0.75, 0.72],
+    "loss": [0.66, 0.55, 0.43, 0.33, 0.24, 0.15],
+    "val_loss": [0.63, 0.58, 0.54, 0.56, 0.59, 0.66],
+}
+NO_LINE = ("None", "", " ", "none")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures made with pyplot stay in memory until closed."""
+    yield
+    plt.close("all")
+
+
+def smoothed(points, factor=0.8):
+    """The exponential moving average, written out independently of solutions/."""
+    out = [float(points[0])]
+    for point in points[1:]:
+        out.append(out[-1] * factor + float(point) * (1 - factor))
+    return out
+
+
+def smooth_call(exercise, points, factor=None):
+    """Calls the learner's smooth_curve and checks the result's type and length."""
+    what = f"smooth_curve({list(points)!r}{'' if factor is None else f', factor={factor!r}'})"
+    args = (list(points),) if factor is None else (list(points), factor)  # a copy: the checks keep the original
+    got = exercise.smooth_curve(*args)
+    expect(isinstance(got, (list, tuple, np.ndarray)),
+           f"{what} should return a list of floats, got {type(got).__name__}: {repr(got)[:200]}")
+    try:
+        values = [float(v) for v in got]
+    except (TypeError, ValueError):
+        raise CheckFailure(f"{what} should return a list of numbers, got {repr(got)[:200]}") from None
+    expect(len(values) == len(points),
+           f"{what} returned {len(values)} values for {len(points)} points: the smoothed curve has one "
+           "value per point.")
+    return values, what
+
+
+def expect_values(got, expected, what, points, factor):
+    if np.allclose(got, expected, rtol=1e-6, atol=1e-9 * (1 + max(abs(p) for p in points))):
+        return
+    causes = []
+    if np.allclose(got, smoothed(points, 1 - factor), rtol=1e-6, atol=1e-9):
+        causes.append("factor and 1 - factor swapped: the previous smoothed point is weighted by `factor`.")
+    if len(points) > 1 and math.isclose(got[0], points[0] * (1 - factor), rel_tol=1e-6) and factor > 0:
+        causes.append("the first point is not kept: the average starts from the first point, not from 0.")
+    elif not math.isclose(got[0], points[0], rel_tol=1e-9, abs_tol=1e-12):
+        causes.append("the first point must be kept as it is.")
+    raise CheckFailure(
+        f"{what}: expected {[round(v, 6) for v in expected]}, got {[round(v, 6) for v in got]}.\n"
+        "Each point is previous_smoothed * factor + point * (1 - factor)."
+        + "".join(f"\nLikely cause: {c}" for c in causes[:1])
+    )
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+curves = st.lists(finite, min_size=1, max_size=40)
+factors = st.floats(0, 1, exclude_max=True)
+
+
+# --------------------------------------------------------------------------
+# Task 1: smooth_curve
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(1, task="smooth_curve")
+def test_smooth_by_hand(exercise):
+    """smooth_curve([1, 2, 3], 0.5) is [1, 1.5, 2.25], and the default factor is 0.8"""
+    got, what = smooth_call(exercise, [1.0, 2.0, 3.0], 0.5)
+    expect_values(got, [1.0, 1.5, 2.25], what, [1.0, 2.0, 3.0], 0.5)
+    got, what = smooth_call(exercise, [0.0, 10.0])
+    expect_values(got, [0.0, 2.0], what + " (default factor 0.8: 0 * 0.8 + 10 * 0.2)", [0.0, 10.0], 0.8)
+
+
+@pytest.mark.points(2, task="smooth_curve")
+@given(points=curves, factor=factors)
+def test_smooth_matches_formula(exercise, points, factor):
+    """smooth_curve equals the moving average for any curve and any factor in [0, 1)"""
+    got, what = smooth_call(exercise, points, factor)
+    expect_values(got, smoothed(points, factor), what, points, factor)
+
+
+@pytest.mark.points(1, task="smooth_curve")
+@given(points=curves, factor=factors)
+def test_smooth_properties(exercise, points, factor):
+    """smooth_curve keeps the first point and stays between the curve's min and max"""
+    got, what = smooth_call(exercise, points, factor)
+    expect(math.isclose(got[0], points[0], rel_tol=1e-6, abs_tol=1e-12), f"{what}: the first point should be kept as it is ({points[0]}), got {got[0]}.")
+    low, high = min(points), max(points)
+    slack = 1e-9 * (1 + max(abs(low), abs(high)))
+    outside = [v for v in got if not low - slack <= v <= high + slack]
+    expect(not outside,
+           f"{what}: smoothed values {outside[:3]} lie outside the curve's range [{low}, {high}]; "
+           "an average of the points can never leave it. Are the weights factor and 1 - factor?")
+
+
+@pytest.mark.points(1, task="smooth_curve")
+@given(points=curves, value=finite, length=st.integers(1, 30), factor=factors)
+def test_smooth_identity_and_constant(exercise, points, value, length, factor):
+    """factor=0 returns the curve unchanged, and a constant curve stays constant"""
+    got, what = smooth_call(exercise, points, 0.0)
+    expect(np.allclose(got, points, rtol=1e-6, atol=1e-12),
+           f"{what}: with factor=0 nothing is smoothed, expected {points}, got {got}.")
+    constant = [value] * length
+    got, what = smooth_call(exercise, constant, factor)
+    expect(np.allclose(got, constant, rtol=1e-9, atol=1e-12),
+           f"{what}: a constant curve must stay constant, got {got}.\n"
+           "Likely cause: the weights do not add up to 1 (use factor and 1 - factor), or the first point "
+           "is not kept.")
+
+
+@pytest.mark.points(1, task="smooth_curve")
+def test_smooth_rejects_bad_input(exercise):
+    """smooth_curve raises ValueError for an empty curve or a factor outside [0, 1), and leaves its input alone"""
+    for factor, why in ((1.0, "with factor 1 the curve never moves from its first point"),
+                        (1.5, "a factor above 1 makes the average diverge"),
+                        (-0.2, "a negative factor is not a moving average")):
+        expect_raises(ValueError, exercise.smooth_curve, [1.0, 2.0], factor,
+                      what=f"smooth_curve([1.0, 2.0], factor={factor})", why=why)
+    expect_raises(ValueError, exercise.smooth_curve, [], what="smooth_curve([])",
+                  why="an empty curve has no first point to keep")
+    points = np.array([0.5, 0.7, 0.6])
+    as_list = [0.5, 0.7, 0.6]
+    exercise.smooth_curve(points)
+    exercise.smooth_curve(as_list)
+    expect(np.array_equal(points, [0.5, 0.7, 0.6]) and as_list == [0.5, 0.7, 0.6],
+           "smooth_curve modified the curve it was given; build a new list instead.")
+
+
+# --------------------------------------------------------------------------
+# Task 2: plot_history
+# --------------------------------------------------------------------------
+
+
+def make_figure(exercise, history, smooth=None, what=None):
+    """Calls the learner's plot_history and returns ``(figure, {"accuracy": ax, "loss": ax})``."""
+    what = what or f"plot_history(history{'' if smooth is None else f', smooth={smooth}'})"
+    fig = exercise.plot_history(history) if smooth is None else exercise.plot_history(history, smooth=smooth)
+    expect(isinstance(fig, Figure),
+           f"{what} should return a matplotlib Figure (from Figure(...) or plt.subplots), "
+           f"got {type(fig).__name__}. Return the figure; do not call plt.show().")
+    axes = fig.axes
+    expect(len(axes) == 2, f"{what}: expected 2 panels (accuracy and loss), the figure has {len(axes)}.")
+    panels = {}
+    for name, words in (("accuracy", ("acc",)), ("loss", ("loss",))):
+        found = [ax for ax in axes if any(w in ax.get_title().lower() for w in words)]
+        expect(len(found) == 1,
+               f"{what}: expected one panel titled with '{name}' (the titles are "
+               f"{[ax.get_title() for ax in axes]}). Title each panel, e.g. 'Training and validation {name}'.")
+        panels[name] = found[0]
+    try:
+        fig.savefig(io.BytesIO(), format="png")
+    except Exception as error:  # noqa: BLE001 - any failure to draw is the verdict
+        raise CheckFailure(f"{what}: the figure could not be drawn: {type(error).__name__}: {error}") from None
+    return fig, panels
+
+
+def line_carrying(ax, values):
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        if y.shape == (len(values),) and np.allclose(y, values, rtol=1e-6, atol=1e-9):
+            return line
+    return None
+
+
+def describe_lines(ax):
+    return "; ".join(
+        f"{line.get_label()!r}: {np.round(np.asarray(line.get_ydata(), dtype=float), 4).tolist()}"
+        for line in ax.get_lines()
+    ) or "no lines"
+
+
+def expect_curves(ax, panel, history, what, smooth):
+    """The panel draws training as dots and validation as a line, with the history's values."""
+    key = panel if panel in history else {"accuracy": "acc"}[panel]
+    epochs = np.arange(1, len(history[key]) + 1)
+    for kind, values in (("training", history[key]), ("validation", history["val_" + key])):
+        expected = smoothed(values) if smooth else list(values)
+        line = line_carrying(ax, expected)
+        if line is None:
+            cause = ""
+            if smooth and line_carrying(ax, values) is not None:
+                cause = "\nLikely cause: the curves were not smoothed (smooth=True: pass each curve through smooth_curve)."
+            elif not smooth and line_carrying(ax, smoothed(values)) is not None:
+                cause = "\nLikely cause: the curves were smoothed although smooth=False."
+            raise CheckFailure(
+                f"{what}: the {panel} panel has no line with the {kind} values "
+                f"{np.round(expected, 4).tolist()}{' (smoothed, factor 0.8)' if smooth else ''}.\n"
+                f"  lines drawn: {describe_lines(ax)}{cause}"
+            )
+        x = np.asarray(line.get_xdata(), dtype=float)
+        expect(np.array_equal(x, epochs),
+               f"{what}: the {kind} {panel} is drawn against x = {x.tolist()}; expected the epoch numbers "
+               f"{epochs.tolist()} (range(1, len(values) + 1)).")
+        marker, style = str(line.get_marker()), str(line.get_linestyle())
+        if kind == "training":
+            expect(marker not in NO_LINE and style in NO_LINE,
+                   f"{what}: the training {panel} should be drawn as dots only (format 'bo'), got marker "
+                   f"{marker!r} and line style {style!r}.")
+        else:
+            expect(style not in NO_LINE,
+                   f"{what}: the validation {panel} should be drawn as a line (format 'b'), got line style "
+                   f"{style!r}{' (dots)' if marker not in NO_LINE else ''}.")
+        label = line.get_label()
+        expect(bool(label) and not label.startswith("_"),
+               f"{what}: the {kind} {panel} line has no label; pass label='{kind.capitalize()} {panel}' "
+               "to plot so that the legend can name it.")
+
+
+@pytest.mark.points(2, task="plot_history")
+def test_plot_history_panels(exercise):
+    """plot_history returns a Figure with an accuracy and a loss panel, each titled, labelled and with a legend"""
+    fig, panels = make_figure(exercise, dict(HISTORY))
+    for name, ax in panels.items():
+        expect(ax.get_xlabel().strip() != "" and ax.get_ylabel().strip() != "",
+               f"plot_history: the {name} panel needs axis labels (ax.set_xlabel('Epochs'), "
+               f"ax.set_ylabel('{name.capitalize()}')); got x label {ax.get_xlabel()!r}, y label {ax.get_ylabel()!r}.")
+        legend = ax.get_legend()
+        expect(legend is not None and len(legend.get_texts()) >= 2,
+               f"plot_history: the {name} panel needs a legend naming the training and the validation curve "
+               "(ax.legend() after plotting with label=...).")
+
+
+@pytest.mark.points(2, task="plot_history")
+def test_plot_history_lines(exercise):
+    """plot_history draws training as dots and validation as a line, with exactly the history's values per epoch"""
+    history = copy.deepcopy(HISTORY)
+    fig, panels = make_figure(exercise, history)
+    expect(history == HISTORY, "plot_history modified the history it was given; read it, never change it.")
+    for name, ax in panels.items():
+        expect_curves(ax, name, HISTORY, "plot_history(history)", smooth=False)
+
+
+@pytest.mark.points(1, task="plot_history")
+def test_plot_history_smoothed(exercise):
+    """plot_history(history, smooth=True) draws the smoothed curves (factor 0.8)"""
+    fig, panels = make_figure(exercise, dict(HISTORY), smooth=True)
+    for name, ax in panels.items():
+        expect_curves(ax, name, HISTORY, "plot_history(history, smooth=True)", smooth=True)
+
+
+@pytest.mark.points(1, task="plot_history")
+def test_plot_history_accepts_history_object(exercise):
+    """plot_history takes what model.fit returns (a History), and the book's Keras 2.0 names acc / val_acc"""
+    import keras
+
+    history = keras.callbacks.History()
+    history.history = copy.deepcopy(HISTORY)
+    history.epoch = list(range(len(HISTORY["loss"])))
+    fig, panels = make_figure(exercise, history, what="plot_history(model.fit(...))")
+    for name, ax in panels.items():
+        expect_curves(ax, name, HISTORY, "plot_history(a keras History)", smooth=False)
+    legacy = {"acc": HISTORY["accuracy"], "val_acc": HISTORY["val_accuracy"],
+              "loss": HISTORY["loss"], "val_loss": HISTORY["val_loss"]}
+    fig, panels = make_figure(exercise, legacy, what="plot_history({'acc': ..., 'val_acc': ..., 'loss': ..., 'val_loss': ...})")
+    expect_curves(panels["accuracy"], "accuracy", legacy, "plot_history with the names 'acc' and 'val_acc'", smooth=False)
+
+
+@pytest.mark.points(1, task="plot_history")
+def test_plot_history_rejects_missing_validation(exercise):
+    """plot_history raises ValueError when a validation curve or a metric is missing"""
+    no_validation = {k: v for k, v in HISTORY.items() if k != "val_loss"}
+    expect_raises(ValueError, exercise.plot_history, no_validation,
+                  what="plot_history({'accuracy', 'val_accuracy', 'loss'})",
+                  why="there is no 'val_loss' (the model was trained without validation data for it)")
+    no_accuracy = {k: v for k, v in HISTORY.items() if "acc" not in k}
+    expect_raises(ValueError, exercise.plot_history, no_accuracy, what="plot_history({'loss', 'val_loss'})",
+                  why="there is no accuracy (the model was compiled without metrics=['accuracy'])")
+    expect_raises(ValueError, exercise.plot_history, [0.5, 0.6], what="plot_history([0.5, 0.6])",
+                  why="a list is neither a History nor its .history dict")

@@ -1,0 +1,104 @@
+# stub fingerprint: 037d1105edac11a8
+# Exercise file: write your code where it says NotImplementedError, then run
+#   pytest checks/test_curves.py
+# (Generated from solutions/curves.py by `python -m checks.stubgen`.)
+"""Exercise 6: reading training curves.
+
+Every training run in this course ends with the same two pictures: accuracy
+and loss per epoch, on the training data and on the validation data. They
+tell you when a model starts to overfit (training accuracy keeps climbing
+while validation accuracy stalls and validation loss turns up), and so how
+many epochs to train and whether dropout or data augmentation helped.
+
+Validation curves of small datasets are noisy. The chapter smooths them with
+an exponential moving average before comparing runs: each smoothed point is
+``previous_smoothed * factor + point * (1 - factor)``, and the first point is
+kept as it is. A larger ``factor`` (closer to 1) smooths more.
+
+Tasks, in order (run ``pytest checks/test_curves.py`` after each):
+
+1. ``smooth_curve``: the exponential moving average of a list of numbers.
+2. ``plot_history``: the two-panel figure of a training run, optionally
+   smoothed.
+
+Then ``python -m checks.figures`` saves these figures for real training runs
+(see the README).
+
+Keras 3 vs the 2019 book: ``model.fit`` returns a ``History`` whose
+``.history`` dict names the accuracy ``"accuracy"`` and ``"val_accuracy"``;
+the book's Keras 2.0 named them ``"acc"`` and ``"val_acc"``. Both spellings
+are accepted here. Make the figure with ``matplotlib.figure.Figure`` (or
+``plt.subplots``) and return it; never call ``plt.show()`` here: the checks
+run without a screen.
+"""
+
+import numbers
+
+import numpy as np
+from matplotlib.figure import Figure
+
+# The metrics plot_history draws, with the names Keras 3 and Keras 2.0 use.
+_METRIC_NAMES = {"accuracy": ("accuracy", "acc"), "loss": ("loss",)}
+
+
+def smooth_curve(points, factor=0.8):
+    """Smooths a curve with an exponential moving average.
+
+    The first point is kept; every later point becomes
+    ``smoothed[i] = smoothed[i - 1] * factor + points[i] * (1 - factor)``.
+    ``factor=0`` returns the points unchanged.
+
+    Args:
+        points: a non-empty sequence (list, tuple or 1-D array) of numbers,
+            such as ``history.history["val_accuracy"]``.
+        factor: float in [0, 1): how much of the previous smoothed point
+            each new point keeps.
+
+    Returns:
+        A new list of Python floats, as long as ``points``.
+
+    Raises:
+        ValueError: ``points`` is empty or not a flat sequence of numbers, or
+            ``factor`` is not a number in [0, 1).
+    """
+    raise NotImplementedError("smooth_curve: your code goes here")
+
+
+def _curve(metrics, name):
+    """Returns the values of metric ``name`` (any of its spellings) as floats."""
+    for key in _METRIC_NAMES[name]:
+        if key in metrics:
+            return key, [float(v) for v in metrics[key]]
+    raise ValueError(
+        f"the history has no {name!r} entry (looked for {', '.join(map(repr, _METRIC_NAMES[name]))}); "
+        f"it has {sorted(metrics)}. Compile the model with metrics=['accuracy']."
+    )
+
+
+def plot_history(history, smooth=False):
+    """Plots a training run: an accuracy panel and a loss panel.
+
+    In each panel the training values are drawn as dots (blue ``"bo"`` in
+    the book) and the validation values as a solid line (``"b"``), against
+    the epoch numbers 1, 2, ..., with a title ("Training and validation
+    accuracy", "Training and validation loss"), axis labels and a legend.
+    With ``smooth=True`` both curves of both panels are smoothed with
+    ``smooth_curve`` (default factor) before plotting.
+
+    Args:
+        history: a ``keras.callbacks.History`` (what ``model.fit`` returns)
+            or its ``.history`` dict. It must hold the accuracy (``"accuracy"``
+            or ``"acc"``) and ``"loss"``, and their validation twins with a
+            ``"val_"`` prefix, one value per epoch.
+        smooth: whether to smooth the curves.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with two axes: accuracy first, loss
+        second.
+
+    Raises:
+        ValueError: ``history`` is neither a History nor a dict, a metric or
+            its validation twin is missing, or the curves are empty or of
+            different lengths.
+    """
+    raise NotImplementedError("plot_history: your code goes here")
