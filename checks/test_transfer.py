@@ -1,0 +1,690 @@
+"""Exercise 5 checks: a pretrained convolutional base, frozen and fine-tuned.
+
+VGG16 is built offline (``weights=None``, or a weights file these checks
+write themselves) and run on a few tiny images only; the numeric checks of
+feature extraction use the small embedded base of ``data.pretrained``.
+"""
+
+import os
+import socket
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import data
+from checks.harness import CheckFailure, expect, expect_array, expect_close
+from data.pretrained import LAYER_NAMES, load_pretrained_base, prepare_images
+
+TASKS = (
+    "build_conv_base",
+    "extract_features",
+    "build_feature_classifier",
+    "build_frozen_model",
+    "unfreeze_from",
+    "compile_for_fine_tuning",
+)
+HINT = (
+    "a frozen layer keeps its weights because `trainable = False` hides them from the "
+    "optimizer; Keras reads that flag when you compile, so recompile after every change."
+)
+
+VGG16_PARAMETERS = 14_714_688
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+VGG16_CONVOLUTIONS = tuple(
+    f"block{block}_conv{i}" for block, count in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3)) for i in range(1, count + 1)
+)
+VGG16_LAYERS = (
+    "block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_conv2", "block2_pool",
+    "block3_conv1", "block3_conv2", "block3_conv3", "block3_pool", "block4_conv1", "block4_conv2",
+    "block4_conv3", "block4_pool", "block5_conv1", "block5_conv2", "block5_conv3", "block5_pool",
+)  # fmt: skip
+HEAD_PARAMETERS_VGG16 = 4 * 4 * 512 * 256 + 256 + 256 + 1  # Flatten, Dense 256, Dense 1: 2,097,665
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------
+
+
+def vgg16(input_shape=(150, 150, 3)):
+    """A fresh VGG16 base with random weights, built by Keras itself (never downloads)."""
+    return keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
+
+
+def hand_built_frozen_model(conv_base):
+    """The chapter's frozen model, built here so that later tasks do not depend on yours."""
+    conv_base.trainable = False
+    model = keras.Sequential([
+        keras.Input(shape=conv_base.input_shape[1:]),
+        conv_base,
+        keras.layers.Flatten(),
+        keras.layers.Dense(256, activation="relu"),
+        keras.layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=2e-5), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def animal_images(count):
+    """The first ``count`` cats and dogs, interleaved, as the embedded base's input; labels float32."""
+    images, labels = data.load_cats_and_dogs()
+    order = np.stack([np.arange(count // 2 + 1), 1000 + np.arange(count // 2 + 1)], axis=1).ravel()[:count]
+    return prepare_images(images[order]), labels[order].astype(np.float32)
+
+
+def expect_keras_model(model, what, input_shape):
+    """Checks that ``model`` is a Keras model, and builds it for ``input_shape`` if needed."""
+    if not isinstance(model, keras.Model):
+        raise CheckFailure(f"{what} should return a keras.Model (e.g. a keras.Sequential), got {type(model).__name__}.")
+    if not model.built:
+        try:
+            model(np.zeros((1, *input_shape), np.float32))
+        except Exception as error:  # noqa: BLE001
+            raise CheckFailure(f"{what}: the model could not take a batch of shape {(1, *input_shape)}: "
+                               f"{type(error).__name__}: {error}") from None
+    return model
+
+
+def own_layers(model):
+    """A model's layers without its Input layer."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def activation_name(layer):
+    value = layer.get_config().get("activation")
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("name", value.get("class_name"))
+    return value
+
+
+def expect_head(layers, expected, what):
+    """Checks layer classes and settings: ``expected`` is ``[(class name, {key: value}), ...]``."""
+    got = [type(layer).__name__ for layer in layers]
+    wanted = [name for name, _ in expected]
+    if got != wanted:
+        cause = ""
+        if got.count("Flatten") < wanted.count("Flatten"):
+            cause = ("\nLikely cause: Flatten is missing. Without it the Dense layers act on every position of the "
+                     "base's (4, 4, 512) output separately, and the model outputs a (4, 4, 1) map, not one probability.")
+        elif got.count("Dropout") != wanted.count("Dropout"):
+            cause = "\nLikely cause: the Dropout(0.5) layer is missing or extra; compare with the docstring."
+        raise CheckFailure(f"{what}: expected the layers\n  {', '.join(wanted)}\ngot\n  {', '.join(got) or '(none)'}{cause}")
+    for number, (layer, (name, settings)) in enumerate(zip(layers, expected), start=1):
+        for key, value in settings.items():
+            found = activation_name(layer) if key == "activation" else layer.get_config().get(key)
+            if isinstance(value, float):
+                same = isinstance(found, (int, float)) and np.isclose(found, value)
+            else:
+                same = found == value
+            if not same:
+                hint = ("\nLikely cause: no activation given; Dense layers are linear unless you pass activation=..."
+                        if key == "activation" and found == "linear" else "")
+                raise CheckFailure(f"{what}: layer {number} ({name}) should have {key}={value!r}, got {key}={found!r}.{hint}")
+
+
+def metric_name(metric):
+    if isinstance(metric, dict):
+        return str(metric.get("config", {}).get("name", ""))
+    return str(metric)
+
+
+def loss_on(loss, y_true, y_pred):
+    return float(np.mean(keras.ops.convert_to_numpy(keras.losses.get(loss)(y_true, y_pred))))
+
+
+def expect_compiled_as(model, what, learning_rate, causes=()):
+    """Checks RMSprop at ``learning_rate``, binary cross-entropy and an accuracy metric.
+
+    ``causes`` are pairs ``(learning rate, explanation)`` of typical wrong rates.
+    """
+    expect(getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None,
+           f"{what}: the model is not compiled. Call model.compile(optimizer=..., loss=\"binary_crossentropy\", "
+           "metrics=[\"accuracy\"]) before returning it.")
+    optimizer = model.optimizer
+    expect(isinstance(optimizer, keras.optimizers.RMSprop),
+           f"{what}: the optimizer should be keras.optimizers.RMSprop(learning_rate={learning_rate:g}), "
+           f"got {type(optimizer).__name__}.")
+    rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    if not np.isclose(rate, learning_rate, rtol=1e-3):
+        cause = next((text for wrong, text in causes if np.isclose(rate, wrong, rtol=1e-3)), "")
+        if np.isclose(rate, 1e-3, rtol=1e-3):
+            cause = ("RMSprop's default learning rate (1e-3): pass learning_rate=... (in Keras 2 it was lr=...). "
+                     "A pretrained base needs small steps.")
+        raise CheckFailure(f"{what}: the learning rate should be {learning_rate:g}, got {rate:g}."
+                           + (f"\nLikely cause: {cause}" if cause else ""))
+    y_true = np.array([[0.0], [1.0], [1.0], [0.0]], np.float32)
+    y_pred = np.array([[0.1], [0.8], [0.35], [0.6]], np.float32)
+    try:
+        same_loss = np.isclose(loss_on(model.loss, y_true, y_pred), loss_on("binary_crossentropy", y_true, y_pred),
+                               rtol=1e-4)
+    except Exception:  # noqa: BLE001 - an unusable loss is a wrong loss
+        same_loss = False
+    expect(same_loss, f"{what}: the loss should be \"binary_crossentropy\" (one sigmoid output, labels 0 or 1), "
+                      f"got loss={model.loss!r}.")
+    metrics = model.get_compile_config().get("metrics") or []
+    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    expect(any(name in ("accuracy", "acc") or name.endswith("_accuracy") for name in map(metric_name, metrics)),
+           f"{what}: the model should be compiled with metrics=[\"accuracy\"], got metrics={metrics!r}.")
+
+
+def trainable_flags(model):
+    return {layer.name: layer.trainable for layer in model.layers}
+
+
+def weights_of(layers):
+    return [np.array(w) for layer in layers for w in layer.get_weights()]
+
+
+def expect_trainable_count(model, wanted, what, causes):
+    """Checks the number of trainable weight tensors; ``causes`` maps wrong counts to explanations."""
+    got = len(model.trainable_weights)
+    if got != wanted:
+        cause = causes.get(got, "")
+        raise CheckFailure(f"{what}: expected {wanted} trainable weight tensors, got {got}."
+                           + (f"\nLikely cause: {cause}" if cause else ""))
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    """Records (and blocks) any attempt to download or open a network connection."""
+    attempts = []
+
+    def refuse_download(*args, **kwargs):
+        attempts.append(f"keras.utils.get_file{args[:2]!r}")
+        raise OSError("downloads are blocked during grading")
+
+    def refuse_connection(self, address, *args, **kwargs):
+        attempts.append(f"a network connection to {address!r}")
+        raise OSError("the network is blocked during grading")
+
+    from keras.src.utils import file_utils
+
+    monkeypatch.setattr(file_utils, "get_file", refuse_download)
+    monkeypatch.setattr(keras.utils, "get_file", refuse_download)
+    monkeypatch.setattr(socket.socket, "connect", refuse_connection)
+    return attempts
+
+
+def expect_no_download(attempts, what):
+    expect(not attempts, f"{what} tried to download ({attempts[0] if attempts else ''}). Nothing may download: "
+                         "VGG16(weights='imagenet') downloads when the file is not cached, so find the cached file "
+                         "yourself and pass its path.")
+
+
+@pytest.fixture(scope="module")
+def vgg16_weights_file(tmp_path_factory):
+    """A VGG16 no-top weights file in the legacy .h5 format Keras caches, and its block1/block5 kernels."""
+    from keras.src.legacy.saving import legacy_h5_format  # the format of Keras' cached application weights
+    import h5py
+
+    keras.utils.set_random_seed(20240605)
+    base = vgg16((32, 32, 3))
+    path = tmp_path_factory.mktemp("weights") / VGG16_NOTOP_FILE
+    with h5py.File(path, "w") as file:
+        legacy_h5_format.save_weights_to_hdf5_group(file, base)
+    kernels = {name: base.get_layer(name).get_weights()[0] for name in ("block1_conv1", "block5_conv3")}
+    return path, kernels
+
+
+def expect_loaded(model, kernels, what):
+    if not isinstance(model, keras.Model):
+        raise CheckFailure(f"{what} should return a keras.Model, got {type(model).__name__}.")
+    for name, kernel in kernels.items():
+        try:
+            got = model.get_layer(name).get_weights()[0]
+        except ValueError:
+            raise CheckFailure(f"{what}: the model has no layer {name}; build keras.applications.VGG16.") from None
+        expect(np.array_equal(got, kernel), f"{what}: layer {name} does not hold the weights of the file; "
+                                            "pass the file's path as VGG16(weights=path).")
+
+
+# --------------------------------------------------------------------------
+# Task 1: build_conv_base
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(2, task="build_conv_base")
+def test_conv_base_is_vgg16(exercise, no_download):
+    """build_conv_base() is VGG16 without its top: 14,714,688 parameters, (4, 4, 512) at 150x150"""
+    base = exercise.build_conv_base()
+    expect_no_download(no_download, "build_conv_base()")
+    expect(isinstance(base, keras.Model), f"build_conv_base() should return a keras.Model, got {type(base).__name__}.")
+    names = tuple(layer.name for layer in own_layers(base))
+    expect(names == VGG16_LAYERS, f"build_conv_base(): expected VGG16's layers\n  {', '.join(VGG16_LAYERS)}\ngot\n  "
+                                  f"{', '.join(names)}\nUse keras.applications.VGG16(include_top=False, ...).")
+    expect(tuple(base.output_shape) == (None, 4, 4, 512),
+           f"build_conv_base(): the output should be (None, 4, 4, 512) at 150x150, got {base.output_shape}.")
+    parameters = base.count_params()
+    expect(parameters == VGG16_PARAMETERS,
+           f"build_conv_base(): expected {VGG16_PARAMETERS:,} parameters, got {parameters:,}."
+           + ("\nLikely cause: include_top=True keeps VGG16's 1000-class classifier." if parameters > VGG16_PARAMETERS else ""))
+    expect(len(base.trainable_weights) == 26,
+           f"build_conv_base(): all 13 convolutions should be trainable (26 weight tensors), got "
+           f"{len(base.trainable_weights)}. Freezing is build_frozen_model's job.")
+    small = exercise.build_conv_base(input_shape=(64, 64, 3))
+    expect(isinstance(small, keras.Model) and tuple(small.output_shape) == (None, 2, 2, 512),
+           "build_conv_base(input_shape=(64, 64, 3)): the output should be (None, 2, 2, 512), got "
+           f"{getattr(small, 'output_shape', small)!r}. Pass input_shape on to VGG16.")
+
+
+@pytest.mark.points(1, task="build_conv_base")
+def test_imagenet_weights_missing_fail_fast(exercise, no_download, tmp_path, monkeypatch):
+    """build_conv_base("imagenet") without a cached file fails at once, saying where to put it"""
+    keras_home = tmp_path / "keras_home"
+    keras_home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    what = 'build_conv_base(weights="imagenet") with an empty Keras cache'
+    try:
+        result = exercise.build_conv_base(weights="imagenet", input_shape=(32, 32, 3))
+    except (FileNotFoundError, ValueError) as error:
+        message = str(error)
+    except Exception as error:  # noqa: BLE001
+        expect_no_download(no_download, what)
+        raise CheckFailure(f"{what} should raise FileNotFoundError saying where to put {VGG16_NOTOP_FILE}, "
+                           f"but raised {type(error).__name__}: {error}") from None
+    else:
+        expect_no_download(no_download, what)
+        raise CheckFailure(f"{what} should raise FileNotFoundError, but returned {type(result).__name__}.")
+    expect_no_download(no_download, what)
+    folder = str(keras_home / "models")
+    expect(VGG16_NOTOP_FILE in message and folder in message,
+           f"{what}: the error should name the missing file ({VGG16_NOTOP_FILE}) and the folder to put it in "
+           f"({folder}, as KERAS_HOME is set), got:\n  {message}")
+
+
+@pytest.mark.points(2, task="build_conv_base")
+def test_imagenet_weights_from_local_cache(exercise, no_download, vgg16_weights_file, tmp_path, monkeypatch):
+    """build_conv_base("imagenet") loads the file from $KERAS_HOME/models, else from ~/.keras/models"""
+    source, kernels = vgg16_weights_file
+    keras_home, home = tmp_path / "keras_home", tmp_path / "home"
+    (keras_home / "models").mkdir(parents=True)
+    (home / ".keras" / "models").mkdir(parents=True)
+    os.symlink(source, keras_home / "models" / VGG16_NOTOP_FILE)
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    monkeypatch.setenv("HOME", str(home))
+    what = 'build_conv_base(weights="imagenet", input_shape=(32, 32, 3)) with the file in $KERAS_HOME/models'
+    base = exercise.build_conv_base(weights="imagenet", input_shape=(32, 32, 3))
+    expect_no_download(no_download, what)
+    expect_loaded(base, kernels, what)
+
+    (keras_home / "models" / VGG16_NOTOP_FILE).unlink()
+    monkeypatch.delenv("KERAS_HOME")
+    os.symlink(source, home / ".keras" / "models" / VGG16_NOTOP_FILE)
+    what = 'build_conv_base(weights="imagenet", input_shape=(32, 32, 3)) with the file in ~/.keras/models'
+    base = exercise.build_conv_base(weights="imagenet", input_shape=(32, 32, 3))
+    expect_no_download(no_download, what)
+    expect_loaded(base, kernels, what)
+
+
+@pytest.mark.points(1, task="build_conv_base")
+def test_weights_from_a_file_path(exercise, no_download, vgg16_weights_file, tmp_path):
+    """build_conv_base(weights=path) loads that file; a missing file raises FileNotFoundError"""
+    source, kernels = vgg16_weights_file
+    for path in (str(source), source):
+        what = f"build_conv_base(weights={type(path).__name__} path of a weights file, input_shape=(32, 32, 3))"
+        base = exercise.build_conv_base(weights=path, input_shape=(32, 32, 3))
+        expect_no_download(no_download, what)
+        expect_loaded(base, kernels, what)
+    missing = tmp_path / "no_such_weights.h5"
+    what = f"build_conv_base(weights={str(missing)!r})"
+    try:
+        exercise.build_conv_base(weights=str(missing), input_shape=(32, 32, 3))
+    except FileNotFoundError as error:
+        expect(str(missing) in str(error), f"{what}: the FileNotFoundError should name the missing file, got: {error}")
+    except Exception as error:  # noqa: BLE001
+        raise CheckFailure(f"{what} should raise FileNotFoundError, got {type(error).__name__}: {error}") from None
+    else:
+        raise CheckFailure(f"{what} should raise FileNotFoundError: the file does not exist.")
+    expect_no_download(no_download, what)
+
+
+# --------------------------------------------------------------------------
+# Task 2: extract_features
+# --------------------------------------------------------------------------
+
+
+def call_extract(exercise, base, dataset, what):
+    """Calls extract_features and checks that it returns two NumPy arrays."""
+    result = exercise.extract_features(base, dataset)
+    expect(isinstance(result, tuple) and len(result) == 2,
+           f"{what} should return a pair (features, labels), got {type(result).__name__}.")
+    features = expect_array(result[0], what=f"{what}, features")
+    labels = expect_array(result[1], what=f"{what}, labels")
+    return features, labels
+
+
+@pytest.mark.points(2, task="extract_features")
+def test_features_match_predict(exercise):
+    """extract_features equals the base's own predict, every image kept, labels aligned"""
+    base = load_pretrained_base()
+    images, labels = animal_images(23)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(5)
+    what = "extract_features(embedded base, 23 images in batches of 5)"
+    features, got_labels = call_extract(exercise, base, dataset, what)
+    expected = base.predict(images, verbose=0)
+    expect_close(features, expected, what=f"{what}, features", rtol=1e-4, atol=1e-5,
+                 likely_causes=[(expected[:20], "the last batch (3 images, smaller than the others) was dropped.")],
+                 shape_hint="one row per image (23), each of the base's output shape (3, 3, 128). A dataset's last "
+                            "batch can be smaller than the others: keep it.")
+    expect_close(got_labels, labels, what=f"{what}, labels", rtol=0, atol=0,
+                 likely_causes=[(labels[:20], "the last batch's labels were dropped.")],
+                 shape_hint="one label per image (23), as the dataset gives them.")
+
+
+@pytest.mark.points(2, task="extract_features")
+def test_features_one_pass_labels_aligned(exercise):
+    """extract_features reads a shuffled dataset once, and each label stays with its own image"""
+    base = load_pretrained_base()
+    images, _ = animal_images(17)
+    passes = []
+
+    def shuffled_images():
+        """A new order on every pass, as with dataset.shuffle(); the label is the image's index."""
+        passes.append(len(passes))
+        for index in np.random.default_rng(len(passes)).permutation(len(images)):
+            yield images[index], np.float32(index)
+
+    dataset = tf.data.Dataset.from_generator(
+        shuffled_images,
+        output_signature=(tf.TensorSpec((28, 28, 1), tf.float32), tf.TensorSpec((), tf.float32)),
+    ).batch(4)
+    what = "extract_features(embedded base, a dataset reshuffled on every pass, 17 images in batches of 4)"
+    features, labels = call_extract(exercise, base, dataset, what)
+    expect(len(passes) == 1, f"{what}: the dataset was read {len(passes)} times; read it exactly once. "
+                             "A shuffled dataset comes out in a new order on each pass, so a second pass for the "
+                             "labels would pair them with other images.")
+    expect(features.shape[0] == 17 and labels.shape == (17,),
+           f"{what}: expected 17 feature rows and 17 labels, got {features.shape[0]} and {labels.shape}.")
+    expected = base.predict(images, verbose=0)
+    index = labels.astype(np.int64)
+    expect(np.array_equal(np.sort(index), np.arange(17)), f"{what}: the labels are not the dataset's labels.")
+    matches = [np.allclose(features[row], expected[index[row]], rtol=1e-4, atol=1e-5) for row in range(17)]
+    expect(all(matches), f"{what}: {matches.count(False)} of 17 feature rows do not belong to the image their label "
+                         "comes from. Keep each batch's features with that same batch's labels.")
+
+
+@pytest.mark.points(1, task="extract_features")
+def test_features_any_base_any_batches(exercise):
+    """extract_features works with VGG16, any base output, batch size 1, one-hot labels and lists of batches"""
+    rng = np.random.default_rng(0)
+    vgg_images = rng.uniform(0, 1, (5, 32, 32, 3)).astype(np.float32)
+    flat_base = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(3, 3),
+                                  keras.layers.GlobalAveragePooling2D()])
+    images, labels = animal_images(7)
+    one_hot = np.eye(2, dtype=np.float32)[labels.astype(int)]
+    cases = [
+        ("VGG16 at 32x32, 5 images in batches of 2", vgg16((32, 32, 3)),
+         tf.data.Dataset.from_tensor_slices((vgg_images, labels[:5])).batch(2), vgg_images, labels[:5]),
+        ("a base ending in global pooling, one batch of 7", flat_base,
+         tf.data.Dataset.from_tensor_slices((images, labels)).batch(7), images, labels),
+        ("the embedded base, batches of 1, one-hot labels", load_pretrained_base(),
+         tf.data.Dataset.from_tensor_slices((images, one_hot)).batch(1), images, one_hot),
+        ("the embedded base, a list of (images, labels) NumPy batches", load_pretrained_base(),
+         [(images[:4], labels[:4]), (images[4:], labels[4:])], images, labels),
+    ]
+    for description, base, dataset, x, y in cases:
+        what = f"extract_features({description})"
+        features, got_labels = call_extract(exercise, base, dataset, what)
+        expect_close(features, base.predict(x, verbose=0), what=f"{what}, features", rtol=1e-4, atol=1e-5,
+                     shape_hint="one row per image, each shaped like the base's output without the batch axis.")
+        expect_close(got_labels, y, what=f"{what}, labels", rtol=0, atol=0,
+                     shape_hint="labels come back as the dataset gives them (one-hot rows stay rows).")
+
+
+@pytest.mark.points(1, task="extract_features", timeout=10)
+def test_features_reject_infinite_and_empty(exercise):
+    """extract_features raises ValueError for an endless dataset (no hang) and for an empty one"""
+    base = load_pretrained_base()
+    images, labels = animal_images(4)
+    endless = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2).repeat()
+    empty = tf.data.Dataset.from_tensor_slices((images, labels)).take(0).batch(2)
+    for dataset, what, why in (
+        (endless, "extract_features(base, dataset.repeat())", "the dataset never ends (check is_infinite_dataset first)"),
+        (empty, "extract_features(base, an empty dataset)", "there is no image to extract features from"),
+    ):
+        try:
+            exercise.extract_features(base, dataset)
+        except ValueError as error:
+            expect(str(error).strip(), f"{what} raised ValueError with an empty message; say what was wrong.")
+        except Exception as error:  # noqa: BLE001
+            raise CheckFailure(f"{what} should raise ValueError because {why}, got {type(error).__name__}: {error}") from None
+        else:
+            raise CheckFailure(f"{what} should raise ValueError because {why}.")
+
+
+# --------------------------------------------------------------------------
+# Task 3: build_feature_classifier
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(1, task="build_feature_classifier")
+def test_feature_classifier_layers(exercise):
+    """build_feature_classifier: Dense 256 relu, Dropout 0.5, Dense 1 sigmoid on flat features"""
+    for input_dim in (4 * 4 * 512, 3 * 3 * 128):
+        what = f"build_feature_classifier({input_dim})"
+        model = expect_keras_model(exercise.build_feature_classifier(input_dim), what, (input_dim,))
+        expect_head(own_layers(model), [
+            ("Dense", {"units": 256, "activation": "relu"}),
+            ("Dropout", {"rate": 0.5}),
+            ("Dense", {"units": 1, "activation": "sigmoid"}),
+        ], what)
+        expect(tuple(model.input_shape) == (None, input_dim) and tuple(model.output_shape) == (None, 1),
+               f"{what}: expected input (None, {input_dim}) and output (None, 1), got {model.input_shape} and "
+               f"{model.output_shape}.")
+        wanted = input_dim * 256 + 256 + 257
+        expect(model.count_params() == wanted, f"{what}: expected {wanted:,} parameters, got {model.count_params():,}.")
+
+
+@pytest.mark.points(1, task="build_feature_classifier")
+def test_feature_classifier_compiled(exercise):
+    """build_feature_classifier compiles with RMSprop(2e-5) and rejects a bad input_dim"""
+    model = exercise.build_feature_classifier(8192)
+    expect_compiled_as(model, "build_feature_classifier(8192)", 2e-5,
+                       causes=[(1e-5, "1e-5 is the fine-tuning rate; the classifier on features uses 2e-5."),
+                               (1e-4, "1e-4 is the from-scratch convnet's rate; the chapter uses 2e-5 here.")])
+    for bad in (0, -3, 2.5, "8192"):
+        try:
+            exercise.build_feature_classifier(bad)
+        except ValueError:
+            continue
+        except Exception as error:  # noqa: BLE001
+            raise CheckFailure(f"build_feature_classifier({bad!r}) should raise ValueError (input_dim must be a "
+                               f"positive int), got {type(error).__name__}: {error}") from None
+        raise CheckFailure(f"build_feature_classifier({bad!r}) should raise ValueError: input_dim must be a positive int.")
+
+
+# --------------------------------------------------------------------------
+# Task 4: build_frozen_model
+# --------------------------------------------------------------------------
+
+
+FREEZE_CAUSES = {
+    30: "the base is not frozen: set conv_base.trainable = False (before compiling).",
+    0: "the whole model is frozen, head included: freeze the base (conv_base.trainable = False), not the model.",
+}
+
+
+@pytest.mark.points(2, task="build_frozen_model")
+def test_frozen_model_layers(exercise):
+    """build_frozen_model(VGG16): the base itself, Flatten, Dense 256 relu, Dense 1 sigmoid; one probability out"""
+    base = vgg16()
+    what = "build_frozen_model(VGG16 base)"
+    model = expect_keras_model(exercise.build_frozen_model(base), what, (150, 150, 3))
+    layers = own_layers(model)
+    expect(bool(layers) and layers[0] is base,
+           f"{what}: the first layer should be conv_base itself (not a copy), got "
+           f"{type(layers[0]).__name__ if layers else 'no layers'}.")
+    expect_head(layers[1:], [
+        ("Flatten", {}),
+        ("Dense", {"units": 256, "activation": "relu"}),
+        ("Dense", {"units": 1, "activation": "sigmoid"}),
+    ], what)
+    expect(tuple(model.output_shape) == (None, 1), f"{what}: the output should be (None, 1), got {model.output_shape}.")
+    total = VGG16_PARAMETERS + HEAD_PARAMETERS_VGG16
+    expect(model.count_params() == total, f"{what}: expected {total:,} parameters, got {model.count_params():,}.")
+
+
+@pytest.mark.points(2, task="build_frozen_model")
+def test_frozen_model_trains_only_the_head(exercise):
+    """build_frozen_model(VGG16) freezes the base only: 4 trainable weight tensors (30 with the base unfrozen)"""
+    base = vgg16()
+    what = "build_frozen_model(VGG16 base)"
+    model = expect_keras_model(exercise.build_frozen_model(base), what, (150, 150, 3))
+    expect_trainable_count(model, 4, what, FREEZE_CAUSES)
+    expect(not base.trainable, f"{what}: conv_base.trainable should be False.")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    expect(trainable == HEAD_PARAMETERS_VGG16,
+           f"{what}: expected {HEAD_PARAMETERS_VGG16:,} trainable parameters (the head), got {trainable:,}.")
+    base.trainable = True
+    expect_trainable_count(model, 30, f"{what}, then conv_base.trainable = True", {
+        4: "the model holds a copy of the base, or the head: use conv_base itself as the first layer."})
+
+
+@pytest.mark.points(1, task="build_frozen_model")
+def test_frozen_model_compiled(exercise):
+    """build_frozen_model compiles with RMSprop(2e-5), binary cross-entropy and accuracy"""
+    model = exercise.build_frozen_model(load_pretrained_base())
+    expect_compiled_as(model, "build_frozen_model(embedded base)", 2e-5,
+                       causes=[(1e-5, "1e-5 is for fine-tuning; the frozen model trains its head at 2e-5."),
+                               (1e-4, "1e-4 is the from-scratch rate; the chapter uses 2e-5 here.")])
+
+
+@pytest.mark.points(2, task="build_frozen_model")
+def test_frozen_base_unchanged_by_training(exercise):
+    """A training step on the frozen model leaves the base's weights bit-identical and moves the head"""
+    base = vgg16((32, 32, 3))
+    before = weights_of([base])
+    what = "build_frozen_model(VGG16 base at 32x32), then model.fit on 4 images"
+    model = expect_keras_model(exercise.build_frozen_model(base), what, (32, 32, 3))
+    head_before = weights_of(own_layers(model)[1:])
+    x = np.random.default_rng(1).uniform(0, 1, (4, 32, 32, 3)).astype(np.float32)
+    y = np.array([0, 1, 1, 0], np.float32)
+    try:
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    except Exception as error:  # noqa: BLE001
+        raise CheckFailure(f"{what}: fit failed: {type(error).__name__}: {error}") from None
+    changed = [not np.array_equal(a, b) for a, b in zip(before, weights_of([base]))]
+    expect(not any(changed), f"{what}: {sum(changed)} of the base's {len(changed)} weight tensors changed. "
+                             "Freeze the base (conv_base.trainable = False) before compiling the model.")
+    expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(own_layers(model)[1:]))),
+           f"{what}: the head's weights did not change either; only the base should be frozen.")
+
+
+# --------------------------------------------------------------------------
+# Task 5: unfreeze_from
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(2, task="unfreeze_from")
+def test_unfreeze_block5_of_vgg16(exercise):
+    """unfreeze_from(VGG16, "block5_conv1") makes block 5 trainable, the rest frozen: 10 trainable weights"""
+    base = vgg16()
+    model = hand_built_frozen_model(base)
+    what = 'unfreeze_from(frozen VGG16 base, "block5_conv1")'
+    names = exercise.unfreeze_from(base, "block5_conv1")
+    wanted = ["block5_conv1", "block5_conv2", "block5_conv3", "block5_pool"]
+    expect_trainable_count(model, 10, f"{what}, then the frozen model", {
+        8: "the unfreezing starts one layer late: block5_conv1 itself must become trainable.",
+        4: "no layer of the base became trainable: set layer.trainable = True from layer_name on.",
+        30: "nothing was frozen again: the layers before layer_name need trainable = False.",
+        12: "the unfreezing starts one layer early: the layer before block5_conv1 must stay frozen.",
+    })
+    wrong = [layer.name for layer in own_layers(base) if layer.trainable != (layer.name in wanted)]
+    expect(not wrong, f"{what}: these layers have the wrong trainable flag: {', '.join(wrong)}. Layers before "
+                      "block5_conv1 are frozen, block5_conv1 and every layer after it are trainable.")
+    expect(isinstance(names, (list, tuple)) and list(names) == wanted,
+           f"{what} should return the names of the now-trainable layers, {wanted}, got {names!r}.")
+    base = vgg16()
+    model = hand_built_frozen_model(base)
+    exercise.unfreeze_from(base)
+    expect_trainable_count(model, 10, "unfreeze_from(frozen VGG16 base) with the default layer_name", {
+        8: "the unfreezing starts one layer late.", 4: "the default layer_name should be \"block5_conv1\"."})
+
+
+@pytest.mark.points(1, task="unfreeze_from")
+def test_unfreeze_any_layer_of_any_base(exercise):
+    """unfreeze_from works from any layer of the embedded base"""
+    for start in range(1, len(LAYER_NAMES)):
+        base = load_pretrained_base()
+        base.trainable = False
+        name = LAYER_NAMES[start]
+        what = f"unfreeze_from(frozen embedded base, {name!r})"
+        names = exercise.unfreeze_from(base, name)
+        flags = [layer.trainable for layer in base.layers]
+        wanted = [i >= start for i in range(len(LAYER_NAMES))]
+        expect(flags == wanted, f"{what}: trainable flags of {', '.join(LAYER_NAMES)} should be {wanted}, got {flags}.")
+        expect(base.trainable, f"{what}: conv_base.trainable is still False. Set it to True first: while it is False, "
+                               "conv_base.trainable_weights stays empty.")
+        expect(isinstance(names, (list, tuple)) and list(names) == list(LAYER_NAMES[start:]),
+               f"{what} should return {list(LAYER_NAMES[start:])}, got {names!r}.")
+
+
+@pytest.mark.points(1, task="unfreeze_from")
+def test_unfreeze_unknown_layer(exercise):
+    """unfreeze_from with an unknown layer name raises ValueError naming the valid ones, changing nothing"""
+    base = vgg16((32, 32, 3))
+    base.trainable = False
+    before = trainable_flags(base)
+    what = 'unfreeze_from(VGG16 base, "block6_conv1")'
+    try:
+        exercise.unfreeze_from(base, "block6_conv1")
+    except ValueError as error:
+        message = str(error)
+    except Exception as error:  # noqa: BLE001
+        raise CheckFailure(f"{what} should raise ValueError (there is no such layer), got "
+                           f"{type(error).__name__}: {error}") from None
+    else:
+        raise CheckFailure(f"{what} should raise ValueError: VGG16 has no layer block6_conv1, and silently "
+                           "unfreezing nothing (or everything) hides the typo.")
+    expect("block1_conv1" in message and "block5_conv3" in message,
+           f"{what}: the error message should list the valid layer names (e.g. block5_conv1), got:\n  {message}")
+    expect(trainable_flags(base) == before and not base.trainable,
+           f"{what}: the base's trainable flags changed before the error; check the name first.")
+
+
+# --------------------------------------------------------------------------
+# Task 6: compile_for_fine_tuning
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.points(1, task="compile_for_fine_tuning")
+def test_fine_tuning_compiled(exercise):
+    """compile_for_fine_tuning returns the same model, compiled with RMSprop(1e-5)"""
+    model = hand_built_frozen_model(load_pretrained_base())
+    result = exercise.compile_for_fine_tuning(model)
+    expect(result is model, f"compile_for_fine_tuning(model) should return the model it was given, got "
+                            f"{type(result).__name__}.")
+    expect_compiled_as(model, "compile_for_fine_tuning(model)", 1e-5,
+                       causes=[(2e-5, "2e-5 is the feature-extraction rate; fine-tuning goes lower still, to 1e-5."),
+                               (1e-4, "1e-4 is ten times too high: large steps wreck the pretrained features.")])
+
+
+@pytest.mark.points(2, task="compile_for_fine_tuning")
+def test_fine_tuning_trains_the_unfrozen_block(exercise):
+    """After unfreezing and compile_for_fine_tuning, a training step moves block 3 and leaves blocks 1-2 as they were"""
+    base = load_pretrained_base()
+    model = hand_built_frozen_model(base)
+    images, labels = animal_images(8)
+    model.fit(images, labels, batch_size=8, epochs=1, verbose=0)  # Keras now has a training step for the frozen model
+    base.trainable = True
+    for layer in base.layers:
+        layer.trainable = layer.name.startswith("block3")
+    frozen_before = weights_of([base.get_layer("block1_conv1"), base.get_layer("block2_conv1")])
+    unfrozen_before = weights_of([base.get_layer("block3_conv1"), base.get_layer("block3_conv2")])
+    what = "model trained frozen, block 3 unfrozen, compile_for_fine_tuning(model), then model.fit on 8 images"
+    exercise.compile_for_fine_tuning(model)
+    try:
+        model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    except Exception as error:  # noqa: BLE001
+        raise CheckFailure(f"{what}: fit failed: {type(error).__name__}: {error}") from None
+    moved = [not np.array_equal(a, b) for a, b in
+             zip(unfrozen_before, weights_of([base.get_layer("block3_conv1"), base.get_layer("block3_conv2")]))]
+    expect(all(moved), f"{what}: block 3's weights did not change. Call model.compile(...) again: Keras picks the "
+                       "weights to train when the model is compiled, so a changed trainable flag needs a new compile.")
+    still = [np.array_equal(a, b) for a, b in
+             zip(frozen_before, weights_of([base.get_layer("block1_conv1"), base.get_layer("block2_conv1")]))]
+    expect(all(still), f"{what}: the frozen blocks 1-2 changed; compile_for_fine_tuning must not unfreeze anything.")

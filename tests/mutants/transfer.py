@@ -1,0 +1,74 @@
+"""Realistic bugs in exercise 5 (a pretrained convolutional base)."""
+
+from tests.mutants import Mutant
+
+FROZEN_HEAD = (
+    '            keras.layers.Dense(256, activation="relu"),\n'
+    '            keras.layers.Dense(1, activation="sigmoid"),\n'
+    "        ]\n"
+    "    )\n"
+)
+FROZEN_COMPILE = FROZEN_HEAD + "    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=2e-5),\n"
+UNFREEZE_LOOP = (
+    "        if layer.name == layer_name:\n"
+    "            set_trainable = True\n"
+    "        layer.trainable = set_trainable\n"
+)
+
+MUTANTS = [
+    Mutant("freezing-forgotten", "the base is never frozen, so training the head also changes the base",
+           (("    conv_base.trainable = False\n", ""),)),
+    Mutant("whole-model-frozen", "model.trainable = False instead of conv_base.trainable = False (head frozen too)",
+           (("    conv_base.trainable = False\n", ""),
+            (FROZEN_HEAD, FROZEN_HEAD + "    model.trainable = False\n"))),
+    Mutant("unfreeze-one-layer-late", "the flag is switched after setting the layer, so block5_conv1 stays frozen",
+           ((UNFREEZE_LOOP,
+             "        layer.trainable = set_trainable\n"
+             "        if layer.name == layer_name:\n"
+             "            set_trainable = True\n"),)),
+    Mutant("unfreeze-base-left-frozen", "conv_base.trainable = True forgotten: the frozen base hides every layer",
+           (("    conv_base.trainable = True\n", ""),)),
+    Mutant("unfreeze-unknown-name-silent", "an unknown layer name freezes every layer instead of raising",
+           (("    if layer_name not in names:\n", "    if False:\n"),)),
+    Mutant("features-drop-last-partial-batch", "a batch smaller than the first is taken for the end and dropped",
+           (("    for images, labels in dataset:\n",
+             "    for images, labels in dataset:\n"
+             "        if all_features and len(images) < len(all_features[0]):\n"
+             "            break\n"),)),
+    Mutant("labels-from-a-second-pass", "the labels are collected by iterating the (reshuffled) dataset again",
+           (("        all_labels.append(np.asarray(labels))\n", ""),
+            ("    return np.concatenate(all_features), np.concatenate(all_labels)\n",
+             "    all_labels = [np.asarray(y) for _, y in dataset]\n"
+             "    return np.concatenate(all_features), np.concatenate(all_labels)\n"))),
+    Mutant("labels-shuffled", "the labels are shuffled on their own, no longer matching the feature rows",
+           (("    return np.concatenate(all_features), np.concatenate(all_labels)\n",
+             "    labels = np.concatenate(all_labels)\n"
+             "    np.random.shuffle(labels)\n"
+             "    return np.concatenate(all_features), labels\n"),)),
+    Mutant("infinite-dataset-not-rejected", "no check for an endless dataset: the loop never ends",
+           (("    if is_infinite_dataset(dataset):\n", "    if False:\n"),)),
+    Mutant("flatten-missing", "no Flatten between the base and the Dense head",
+           (("            keras.layers.Flatten(),\n", ""),)),
+    Mutant("frozen-model-default-rmsprop", 'optimizer="rmsprop" (learning rate 1e-3) for the frozen model',
+           ((FROZEN_COMPILE, FROZEN_HEAD + '    model.compile(\n        optimizer="rmsprop",\n'),)),
+    Mutant("feature-classifier-wrong-rate", "the classifier on features compiled at 2e-4 instead of 2e-5",
+           (("            keras.layers.Dropout(0.5),\n            keras.layers.Dense(1, activation=\"sigmoid\"),\n"
+             "        ]\n    )\n    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=2e-5),\n",
+             "            keras.layers.Dropout(0.5),\n            keras.layers.Dense(1, activation=\"sigmoid\"),\n"
+             "        ]\n    )\n    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=2e-4),\n"),)),
+    Mutant("feature-classifier-no-dropout", "the Dropout(0.5) layer left out",
+           (("            keras.layers.Dropout(0.5),\n", ""),)),
+    Mutant("fine-tuning-rate-1e-4", "fine-tuning at 1e-4, ten times too fast",
+           (("optimizer=keras.optimizers.RMSprop(learning_rate=1e-5)", "optimizer=keras.optimizers.RMSprop(learning_rate=1e-4)"),)),
+    Mutant("fine-tuning-not-recompiled", "the learning rate is lowered in place, without compiling again",
+           (("    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),\n"
+             "        loss=\"binary_crossentropy\",\n        metrics=[\"accuracy\"],\n    )\n    return model\n",
+             "    model.optimizer.learning_rate.assign(1e-5)\n    return model\n"),)),
+    Mutant("imagenet-downloads", 'weights="imagenet" passed on to VGG16, which downloads when the file is missing',
+           (("        path = _cached_vgg16_weights()\n", '        path = "imagenet"\n'),)),
+    Mutant("keras-home-ignored", "only ~/.keras is searched, whatever $KERAS_HOME says",
+           (("    candidates = [folder / \"models\" / VGG16_NOTOP_FILE for folder in keras_cache_dirs()]\n",
+             "    candidates = [Path(\"~/.keras/models\").expanduser() / VGG16_NOTOP_FILE]\n"),)),
+    Mutant("weights-path-ignored", "a path given as weights is checked but never loaded (random weights)",
+           (("weights=None if path is None else str(path)", "weights=None"),)),
+]
