@@ -8,7 +8,7 @@ Times ``conv2d`` on a (32, 150, 150, 3) batch with 32 3x3 filters (the book's
 first layer) and ``max_pool2d`` on (32, 148, 148, 32), each against the Keras
 layer with the same weights, in the same process, and prints the ratios
 (goal: within 3x of Keras). With ``--grading-run`` it also times
-``pytest checks -k conv`` end to end, TensorFlow import included.
+``pytest checks/test_conv.py`` end to end, TensorFlow import included.
 Figures are the best of ``--repeats`` runs after a warm-up.
 """
 
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m checks.benchmark_conv", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="solutions", help="exercises or solutions (default)")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--grading-run", action="store_true", help="also time `pytest checks -k conv`")
+    parser.add_argument("--grading-run", action="store_true", help="also time `pytest checks/test_conv.py`")
     args = parser.parse_args(argv)
 
     import keras
@@ -78,10 +78,10 @@ def main(argv=None) -> int:
 
     if args.grading_run:
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "pytest", "checks", "-k", "conv", f"--target={args.target}",
+        run = subprocess.run([sys.executable, "-m", "pytest", "checks/test_conv.py", f"--target={args.target}",
                               "-q", "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=harness.ROOT)
         last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]
-        print(f"pytest checks -k conv --target={args.target}: {time.perf_counter() - start:.1f} s wall ({last})")
+        print(f"pytest checks/test_conv.py --target={args.target}: {time.perf_counter() - start:.1f} s wall ({last})")
     return 0
 
 
