@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m checks.benchmark_conv [--target solutions] [--repeats 7] [--grading-run]
+    python -m checks.benchmark_conv [--target solutions] [--repeats 7] [--blas-threads N] [--grading-run]
 
 Times ``conv2d`` on a (32, 150, 150, 3) batch with 32 3x3 filters (the book's
 first layer) and ``max_pool2d`` on (32, 148, 148, 32), each against the Keras
@@ -10,6 +10,11 @@ layer with the same weights, in the same process, and prints the ratios
 (goal: within 3x of Keras). With ``--grading-run`` it also times
 ``pytest checks/test_conv.py`` end to end, TensorFlow import included.
 Figures are the best of ``--repeats`` runs after a warm-up.
+
+NumPy's matrix product runs on OpenBLAS threads, which stall badly when
+another process keeps a core busy (measured here: the same conv2d took 35 ms
+idle and 150 ms beside a training job). ``--blas-threads 1`` gives figures
+that do not depend on what else the machine is doing.
 """
 
 from __future__ import annotations
@@ -38,7 +43,13 @@ def main(argv=None) -> int:
     parser.add_argument("--target", default="solutions", help="exercises or solutions (default)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--grading-run", action="store_true", help="also time `pytest checks/test_conv.py`")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="threads for NumPy's OpenBLAS (default: its own choice)")
     args = parser.parse_args(argv)
+    if args.blas_threads:
+        if "numpy" in sys.modules:
+            parser.error("--blas-threads must be set before NumPy is imported")
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.blas_threads)
 
     import keras
     import numpy as np
@@ -71,7 +82,9 @@ def main(argv=None) -> int:
         rows.append((name, ours_s, keras_s))
 
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")
-    print(f"NumPy {np.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, oneDNN: {onednn}")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"NumPy {np.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs, "
+          f"OpenBLAS threads: {blas}, oneDNN: {onednn}")
     print(f"{'operation':<36}{'NumPy ms':>10}{'Keras ms':>10}{'ratio':>8}")
     for name, ours_s, keras_s in rows:
         print(f"{name:<36}{ours_s * 1e3:>10.1f}{keras_s * 1e3:>10.1f}{ours_s / keras_s:>7.2f}x")
