@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import data
 from checks.harness import CheckFailure, expect, expect_close, expect_raises
-from checks.test_mnist import (
+from checks.model_checks import (
     expect_accuracy_metric,
     expect_compiled,
     expect_layer_configs,

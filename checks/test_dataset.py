@@ -80,10 +80,24 @@ def default_split(exercise, tmp_path_factory):
             _default_runs[exercise.path] = DefaultRun(original, before, base, exercise.make_small_dataset(original, base))
         except BaseException as error:  # noqa: BLE001 - shown in each check that needs this run
             _default_runs[exercise.path] = error
-    run = _default_runs[exercise.path]
-    if isinstance(run, BaseException):
-        raise run.with_traceback(None)
-    return run
+    return DefaultRunOrError(_default_runs[exercise.path])
+
+
+class DefaultRunOrError:
+    """The shared run, or its error raised when a check first looks at it.
+
+    Raising in the check's body rather than in the fixture keeps the error a
+    verdict on that check (pytest 9.2 mishandles a fixture that raises a
+    ``BaseException`` such as the stub's "not started").
+    """
+
+    def __init__(self, run):
+        self._run = run
+
+    def __getattr__(self, name):
+        if isinstance(self._run, BaseException):
+            raise self._run.with_traceback(None)
+        return getattr(self._run, name)
 
 
 def expected_names(split_sizes, classes=("cat", "dog")):

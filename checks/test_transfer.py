@@ -15,6 +15,7 @@ import tensorflow as tf
 
 import data
 from checks.harness import CheckFailure, expect, expect_array, expect_close
+from checks.model_checks import expect_model, model_layers
 from data.pretrained import LAYER_NAMES, load_pretrained_base, prepare_images
 
 TASKS = (
@@ -73,24 +74,6 @@ def animal_images(count):
     images, labels = data.load_cats_and_dogs()
     order = np.stack([np.arange(count // 2 + 1), 1000 + np.arange(count // 2 + 1)], axis=1).ravel()[:count]
     return prepare_images(images[order]), labels[order].astype(np.float32)
-
-
-def expect_keras_model(model, what, input_shape):
-    """Checks that ``model`` is a Keras model, and builds it for ``input_shape`` if needed."""
-    if not isinstance(model, keras.Model):
-        raise CheckFailure(f"{what} should return a keras.Model (e.g. a keras.Sequential), got {type(model).__name__}.")
-    if not model.built:
-        try:
-            model(np.zeros((1, *input_shape), np.float32))
-        except Exception as error:  # noqa: BLE001
-            raise CheckFailure(f"{what}: the model could not take a batch of shape {(1, *input_shape)}: "
-                               f"{type(error).__name__}: {error}") from None
-    return model
-
-
-def own_layers(model):
-    """A model's layers without its Input layer."""
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
 def activation_name(layer):
@@ -252,7 +235,7 @@ def test_conv_base_is_vgg16(exercise, no_download):
     base = exercise.build_conv_base()
     expect_no_download(no_download, "build_conv_base()")
     expect(isinstance(base, keras.Model), f"build_conv_base() should return a keras.Model, got {type(base).__name__}.")
-    names = tuple(layer.name for layer in own_layers(base))
+    names = tuple(layer.name for layer in model_layers(base))
     expect(names == VGG16_LAYERS, f"build_conv_base(): expected VGG16's layers\n  {', '.join(VGG16_LAYERS)}\ngot\n  "
                                   f"{', '.join(names)}\nUse keras.applications.VGG16(include_top=False, ...).")
     expect(tuple(base.output_shape) == (None, 4, 4, 512),
@@ -466,8 +449,8 @@ def test_feature_classifier_layers(exercise):
     """build_feature_classifier: Dense 256 relu, Dropout 0.5, Dense 1 sigmoid on flat features"""
     for input_dim in (4 * 4 * 512, 3 * 3 * 128):
         what = f"build_feature_classifier({input_dim})"
-        model = expect_keras_model(exercise.build_feature_classifier(input_dim), what, (input_dim,))
-        expect_head(own_layers(model), [
+        model = expect_model(exercise.build_feature_classifier(input_dim), what, (input_dim,))
+        expect_head(model_layers(model), [
             ("Dense", {"units": 256, "activation": "relu"}),
             ("Dropout", {"rate": 0.5}),
             ("Dense", {"units": 1, "activation": "sigmoid"}),
@@ -513,8 +496,8 @@ def test_frozen_model_layers(exercise):
     """build_frozen_model(VGG16): the base itself, Flatten, Dense 256 relu, Dense 1 sigmoid; one probability out"""
     base = vgg16()
     what = "build_frozen_model(VGG16 base)"
-    model = expect_keras_model(exercise.build_frozen_model(base), what, (150, 150, 3))
-    layers = own_layers(model)
+    model = expect_model(exercise.build_frozen_model(base), what, (150, 150, 3))
+    layers = model_layers(model)
     expect(bool(layers) and layers[0] is base,
            f"{what}: the first layer should be conv_base itself (not a copy), got "
            f"{type(layers[0]).__name__ if layers else 'no layers'}.")
@@ -533,7 +516,7 @@ def test_frozen_model_trains_only_the_head(exercise):
     """build_frozen_model(VGG16) freezes the base only: 4 trainable weight tensors (30 with the base unfrozen)"""
     base = vgg16()
     what = "build_frozen_model(VGG16 base)"
-    model = expect_keras_model(exercise.build_frozen_model(base), what, (150, 150, 3))
+    model = expect_model(exercise.build_frozen_model(base), what, (150, 150, 3))
     expect_trainable_count(model, 4, what, FREEZE_CAUSES)
     expect(not base.trainable, f"{what}: conv_base.trainable should be False.")
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
@@ -559,8 +542,8 @@ def test_frozen_base_unchanged_by_training(exercise):
     base = vgg16((32, 32, 3))
     before = weights_of([base])
     what = "build_frozen_model(VGG16 base at 32x32), then model.fit on 4 images"
-    model = expect_keras_model(exercise.build_frozen_model(base), what, (32, 32, 3))
-    head_before = weights_of(own_layers(model)[1:])
+    model = expect_model(exercise.build_frozen_model(base), what, (32, 32, 3))
+    head_before = weights_of(model_layers(model)[1:])
     x = np.random.default_rng(1).uniform(0, 1, (4, 32, 32, 3)).astype(np.float32)
     y = np.array([0, 1, 1, 0], np.float32)
     try:
@@ -570,7 +553,7 @@ def test_frozen_base_unchanged_by_training(exercise):
     changed = [not np.array_equal(a, b) for a, b in zip(before, weights_of([base]))]
     expect(not any(changed), f"{what}: {sum(changed)} of the base's {len(changed)} weight tensors changed. "
                              "Freeze the base (conv_base.trainable = False) before compiling the model.")
-    expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(own_layers(model)[1:]))),
+    expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(model_layers(model)[1:]))),
            f"{what}: the head's weights did not change either; only the base should be frozen.")
 
 
@@ -593,7 +576,7 @@ def test_unfreeze_block5_of_vgg16(exercise):
         30: "nothing was frozen again: the layers before layer_name need trainable = False.",
         12: "the unfreezing starts one layer early: the layer before block5_conv1 must stay frozen.",
     })
-    wrong = [layer.name for layer in own_layers(base) if layer.trainable != (layer.name in wanted)]
+    wrong = [layer.name for layer in model_layers(base) if layer.trainable != (layer.name in wanted)]
     expect(not wrong, f"{what}: these layers have the wrong trainable flag: {', '.join(wrong)}. Layers before "
                       "block5_conv1 are frozen, block5_conv1 and every layer after it are trainable.")
     expect(isinstance(names, (list, tuple)) and list(names) == wanted,

@@ -1,0 +1,144 @@
+"""Checks of Keras models a learner built: layers, configs, parameters and compilation.
+
+Shared by the checks of the exercises that build models (mnist, convnet,
+transfer). Every helper fails with a ``CheckFailure`` worded for the learner.
+"""
+
+import keras
+import numpy as np
+
+from checks.harness import CheckFailure, expect
+
+
+def expect_model(model, what, input_shape):
+    """Checks that ``model`` is a Keras model and builds it for ``input_shape`` if needed."""
+    if not isinstance(model, keras.Model):
+        raise CheckFailure(f"{what} should return a keras.Model (e.g. a keras.Sequential), got {type(model).__name__}.")
+    if not model.built:
+        try:
+            model(np.zeros((1, *input_shape), np.float32))
+        except Exception as error:  # noqa: BLE001
+            raise CheckFailure(f"{what}: the model could not take a batch of shape {(1, *input_shape)}: "
+                               f"{type(error).__name__}: {error}") from None
+    return model
+
+
+def model_layers(model):
+    """The model's layers without its Input layer."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def layer_output_shapes(model, input_shape):
+    """Each layer's output shape without the batch axis, found by running one zero image through."""
+    x = np.zeros((1, *input_shape), np.float32)
+    shapes = []
+    for layer in model_layers(model):
+        x = layer(x, training=False)
+        shapes.append(tuple(int(d) for d in x.shape[1:]))
+    return shapes
+
+
+def describe_layers(layers):
+    return ", ".join(type(layer).__name__ for layer in layers)
+
+
+def config_value(layer, key):
+    value = layer.get_config().get(key)
+    if isinstance(value, list):
+        value = tuple(value)
+    if key == "activation" and isinstance(value, dict):  # an activation passed as an object
+        value = value.get("config", {}).get("name", value.get("class_name"))
+    return value
+
+
+def expect_layer_configs(layers, expected_layers, what):
+    """Checks each layer's class and the config values listed in ``expected_layers``."""
+    got_classes = [type(layer).__name__ for layer in layers]
+    wanted_classes = [name for name, _, _ in expected_layers]
+    if got_classes != wanted_classes:
+        raise CheckFailure(
+            f"{what}: expected the layers\n  {', '.join(wanted_classes)}\ngot\n  {', '.join(got_classes) or '(none)'}"
+            + layer_sequence_cause(got_classes, wanted_classes)
+        )
+    for number, (layer, (name, config, _)) in enumerate(zip(layers, expected_layers), start=1):
+        for key, wanted in config.items():
+            got = config_value(layer, key)
+            if got != wanted:
+                raise CheckFailure(
+                    f"{what}: layer {number} ({name}) should have {key}={wanted!r}, got {key}={got!r}."
+                    + config_cause(name, key, wanted, got, number == len(expected_layers))
+                )
+
+
+def layer_sequence_cause(got, wanted):
+    for kind in ("MaxPooling2D", "Conv2D", "Dense", "Flatten", "Dropout"):
+        if got.count(kind) < wanted.count(kind):
+            return f"\nLikely cause: a {kind} layer is missing."
+        if got.count(kind) > wanted.count(kind):
+            return f"\nLikely cause: one {kind} layer too many."
+    return "\nLikely cause: the layers are in the wrong order."
+
+
+def config_cause(name, key, wanted, got, is_output):
+    if key == "activation" and is_output and wanted == "softmax" and got == "sigmoid":
+        return ("\nLikely cause: sigmoid scores each class on its own; ten exclusive classes need softmax, "
+                "whose outputs are probabilities that sum to 1.")
+    if key == "activation" and got == "linear":
+        return "\nLikely cause: no activation given; Keras layers are linear unless you pass activation=..."
+    if key == "kernel_size" and got == (2, 2):
+        return "\nLikely cause: the convolution windows are 3x3 and the pooling windows 2x2."
+    return ""
+
+
+def expect_parameter_count(model, wanted, what):
+    got = model.count_params()
+    expect(got == wanted, f"{what}: expected {wanted:,} parameters, got {got:,}. Compare model.summary() "
+                          "with the layer table in the exercise's docstring.")
+
+
+def expect_compiled(model, what):
+    expect(getattr(model, "compiled", False) and getattr(model, "optimizer", None) is not None,
+           f"{what}: the model is not compiled. Call model.compile(optimizer=..., loss=..., metrics=[\"accuracy\"]) "
+           "before returning it.")
+
+
+def loss_value(loss, y_true, y_pred):
+    """The mean loss of a compiled model's ``loss`` setting on one batch."""
+    function = keras.losses.get(loss)
+    return float(np.mean(keras.ops.convert_to_numpy(function(y_true, y_pred))))
+
+
+def expect_loss(model, what, reference_name, y_true, y_pred, causes):
+    """Checks the model's loss numerically: strings, functions and Loss objects all work."""
+    expect_compiled(model, what)
+    if model.loss is None or isinstance(model.loss, (dict, list, tuple)):
+        raise CheckFailure(f"{what}: the model should be compiled with loss=\"{reference_name}\", got loss={model.loss!r}.")
+    expected = loss_value(reference_name, y_true, y_pred)
+    try:
+        got = loss_value(model.loss, y_true, y_pred)
+    except Exception as error:  # noqa: BLE001
+        sparse = "sparse" in str(model.loss)
+        raise CheckFailure(f"{what}: the model's loss {model.loss!r} fails on the labels this model is trained with "
+                           f"({type(error).__name__}). Use loss=\"{reference_name}\"."
+                           + ("\nLikely cause: sparse_categorical_crossentropy takes integer labels; the labels here "
+                              "are one-hot rows (preprocess_labels), which need categorical_crossentropy." if sparse else "")
+                           ) from None
+    if not np.isclose(got, expected, rtol=1e-4, atol=1e-6):
+        cause = next((text for name, text in causes if np.isclose(got, loss_value(name, y_true, y_pred), rtol=1e-4)), "")
+        raise CheckFailure(f"{what}: the model's loss {model.loss!r} gives {got:.5f} on a test batch where "
+                           f"{reference_name} gives {expected:.5f}. Use loss=\"{reference_name}\"."
+                           + (f"\nLikely cause: {cause}" if cause else ""))
+
+
+def metric_name(metric):
+    """A compiled metric's name: a string as given, or the name in a metric object's config."""
+    if isinstance(metric, dict):
+        return str(metric.get("config", {}).get("name", ""))
+    return str(metric)
+
+
+def expect_accuracy_metric(model, what):
+    metrics = model.get_compile_config().get("metrics") or []
+    metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+    ok = any(name in ("accuracy", "acc") or name.endswith("_accuracy") for name in map(metric_name, metrics))
+    expect(ok, f"{what}: the model should be compiled with metrics=[\"accuracy\"], got metrics={metrics!r}.")
