@@ -239,7 +239,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     book = config.stash[GRADEBOOK]
     if not book.checks:
         return
-    for line in book.table_lines(show_all_next=False):
+    for line in book.table_lines():
         terminalreporter.write_line(line)
 
 

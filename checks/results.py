@@ -94,7 +94,7 @@ class Gradebook:
     def exercise_number(self, exercise: str) -> int:
         return EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0
 
-    def table_lines(self, show_all_next: bool = False) -> list[str]:
+    def table_lines(self) -> list[str]:
         lines = [f"Grading {self.target}/", ""]
         header = f"{'exercise':<14}{'passed':>8}{'failed':>8}{'not started':>13}{'points':>14}"
         lines += [header, "-" * len(header)]
@@ -145,17 +145,18 @@ class Gradebook:
         if self.classroom_path:
             _write_json(self.classroom_path, self.classroom(crash, placeholder))
 
-    def _ordered(self) -> list[tuple[str, int, CheckResult]]:
+    def _ordered(self) -> list[tuple[str, CheckResult]]:
+        """Every check with its number, "exercise.check" (e.g. "1.5"), in course order."""
         rows = []
         for exercise in self.exercises():
             for index, check in enumerate(self.of(exercise), start=1):
-                rows.append((f"{self.exercise_number(exercise)}.{index}", index, check))
+                rows.append((f"{self.exercise_number(exercise)}.{index}", check))
         return rows
 
     def gradescope(self, crash: str | None, duration: float, placeholder: bool = False) -> dict:
         tests = []
         if not placeholder:
-            for number, _, check in self._ordered():
+            for number, check in self._ordered():
                 tests.append({
                     "name": f"{check.exercise}: {check.name}",
                     "number": number,
@@ -181,7 +182,7 @@ class Gradebook:
     def classroom(self, crash: str | None, placeholder: bool = False) -> dict:
         tests = []
         if not placeholder:
-            for _, _, check in self._ordered():
+            for _, check in self._ordered():
                 tests.append({
                     "name": f"{check.exercise}: {check.name}",
                     "status": "pass" if check.status == "passed" else ("error" if check.status == "error" else "fail"),
