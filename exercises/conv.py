@@ -1,7 +1,7 @@
-# stub fingerprint: b6f9c05aa252a4f6
+# stub fingerprint: c73a8f49c5242191
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_conv.py
-# (Generated from solutions/conv.py by `python -m checks.stubgen`.)
+# (Generated from solutions/conv.py by `python -m grader.stubgen`.)
 """Exercise 1: convolution and max-pooling in NumPy.
 
 A convnet's two basic layers, written with NumPy alone so that nothing is

@@ -1,7 +1,7 @@
-# stub fingerprint: 9503cf5aa3f3c73e
+# stub fingerprint: 37ef49c11750708f
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_convnet.py
-# (Generated from solutions/convnet.py by `python -m checks.stubgen`.)
+# (Generated from solutions/convnet.py by `python -m grader.stubgen`.)
 """Exercise 4: cats vs dogs with a convnet trained from scratch.
 
 With 2,000 training pictures a convnet overfits within a few epochs: training
@@ -69,7 +69,7 @@ The augmentation layers are active only when called with ``training=True``
 pass images through unchanged. Put the augmentation first in the model, or
 map it over the training dataset only.
 
-``python -m checks.demo_training`` trains this model on the embedded
+``python -m lab.demo_training`` trains this model on the embedded
 cat and dog silhouettes with and without augmentation and dropout.
 """
 

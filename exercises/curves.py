@@ -1,7 +1,7 @@
-# stub fingerprint: 037d1105edac11a8
+# stub fingerprint: ba080ad2b8191aaa
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_curves.py
-# (Generated from solutions/curves.py by `python -m checks.stubgen`.)
+# (Generated from solutions/curves.py by `python -m grader.stubgen`.)
 """Exercise 6: reading training curves.
 
 Every training run in this course ends with the same two pictures: accuracy
@@ -21,7 +21,7 @@ Tasks, in order (run ``pytest checks/test_curves.py`` after each):
 2. ``plot_history``: the two-panel figure of a training run, optionally
    smoothed.
 
-Then ``python -m checks.figures`` saves these figures for real training runs
+Then ``python -m lab.figures`` saves these figures for real training runs
 (see the README).
 
 Keras 3 vs the 2019 book: ``model.fit`` returns a ``History`` whose

@@ -1,7 +1,7 @@
-# stub fingerprint: 8b82fe71fd395576
+# stub fingerprint: c812b423ac1b9c04
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_dataset.py
-# (Generated from solutions/dataset.py by `python -m checks.stubgen`.)
+# (Generated from solutions/dataset.py by `python -m grader.stubgen`.)
 """Exercise 3: a small cats-vs-dogs dataset, split into train, validation and test.
 
 The chapter trains a convnet from scratch on only 2,000 pictures, to show how

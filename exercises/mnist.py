@@ -1,7 +1,7 @@
-# stub fingerprint: 3accd95848e20f5c
+# stub fingerprint: 37daee5ddf6aafb0
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_mnist.py
-# (Generated from solutions/mnist.py by `python -m checks.stubgen`.)
+# (Generated from solutions/mnist.py by `python -m grader.stubgen`.)
 """Exercise 2: your first convnet, on MNIST digits.
 
 A small stack of ``Conv2D`` and ``MaxPooling2D`` layers, then a densely
@@ -43,7 +43,7 @@ Keras 3 notes (the 2019 text differs):
 * ``keras.utils.to_categorical`` still exists; NumPy does the same in one line
   (``np.eye(num_classes)[labels]``).
 * ``model.fit(x, y, epochs=5, batch_size=64)`` and ``model.evaluate`` are
-  unchanged. ``python -m checks.demo_training`` trains this model on the
+  unchanged. ``python -m lab.demo_training`` trains this model on the
   4,000 embedded digits and prints its test accuracy (about 97%).
 """
 

@@ -1,7 +1,7 @@
-# stub fingerprint: e8957754ea8f3343
+# stub fingerprint: 74c29d7116a05cca
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_transfer.py
-# (Generated from solutions/transfer.py by `python -m checks.stubgen`.)
+# (Generated from solutions/transfer.py by `python -m grader.stubgen`.)
 """Exercise 5: reusing a pretrained convolutional base.
 
 With a few hundred or a few thousand images, a convnet trained from scratch
@@ -33,7 +33,7 @@ offline, the package ships a small base pretrained on eight other animal
 classes: ``data.pretrained.load_pretrained_base()`` (28x28x1 silhouettes,
 output ``(3, 3, 128)``, layers named like VGG16's, ``"block3_conv1"`` is its
 last block). Every function here works with either base, and
-``python -m checks.demo_transfer`` uses them to compare training from
+``python -m lab.demo_transfer`` uses them to compare training from
 scratch, feature extraction and fine-tuning on cats vs dogs.
 
 What changed since the 2019 (Keras 2) chapter:

@@ -1,7 +1,7 @@
-# stub fingerprint: de9e8e1ea54e23ef
+# stub fingerprint: 4943395179c3a8a4
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_visualize.py
-# (Generated from solutions/visualize.py by `python -m checks.stubgen`.)
+# (Generated from solutions/visualize.py by `python -m grader.stubgen`.)
 """Exercise 7: seeing what a convnet learned.
 
 Convnets are often called black boxes, but what they learn is made of
@@ -33,7 +33,7 @@ One check pastes held-out cat and dog silhouettes into one quadrant of an
 empty canvas and requires your CAM and Grad-CAM to peak in that quadrant on
 a small global-average-pooling model (``data/train_cam_model.py``): no
 hand-written value can pass it, only heatmaps that find the animal.
-``python -m checks.figures`` then saves the chapter's pictures made with
+``python -m lab.figures`` then saves the chapter's pictures made with
 your functions.
 
 Keras 3 vs the 2019 book: ``K.gradients`` and ``K.function`` are gone; take

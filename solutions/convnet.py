@@ -65,7 +65,7 @@ The augmentation layers are active only when called with ``training=True``
 pass images through unchanged. Put the augmentation first in the model, or
 map it over the training dataset only.
 
-``python -m checks.demo_training`` trains this model on the embedded
+``python -m lab.demo_training`` trains this model on the embedded
 cat and dog silhouettes with and without augmentation and dropout.
 """
 

@@ -17,7 +17,7 @@ Tasks, in order (run ``pytest checks/test_curves.py`` after each):
 2. ``plot_history``: the two-panel figure of a training run, optionally
    smoothed.
 
-Then ``python -m checks.figures`` saves these figures for real training runs
+Then ``python -m lab.figures`` saves these figures for real training runs
 (see the README).
 
 Keras 3 vs the 2019 book: ``model.fit`` returns a ``History`` whose

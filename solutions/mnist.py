@@ -39,7 +39,7 @@ Keras 3 notes (the 2019 text differs):
 * ``keras.utils.to_categorical`` still exists; NumPy does the same in one line
   (``np.eye(num_classes)[labels]``).
 * ``model.fit(x, y, epochs=5, batch_size=64)`` and ``model.evaluate`` are
-  unchanged. ``python -m checks.demo_training`` trains this model on the
+  unchanged. ``python -m lab.demo_training`` trains this model on the
   4,000 embedded digits and prints its test accuracy (about 97%).
 """
 

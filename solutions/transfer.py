@@ -29,7 +29,7 @@ offline, the package ships a small base pretrained on eight other animal
 classes: ``data.pretrained.load_pretrained_base()`` (28x28x1 silhouettes,
 output ``(3, 3, 128)``, layers named like VGG16's, ``"block3_conv1"`` is its
 last block). Every function here works with either base, and
-``python -m checks.demo_transfer`` uses them to compare training from
+``python -m lab.demo_transfer`` uses them to compare training from
 scratch, feature extraction and fine-tuning on cats vs dogs.
 
 What changed since the 2019 (Keras 2) chapter:

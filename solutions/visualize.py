@@ -29,7 +29,7 @@ One check pastes held-out cat and dog silhouettes into one quadrant of an
 empty canvas and requires your CAM and Grad-CAM to peak in that quadrant on
 a small global-average-pooling model (``data/train_cam_model.py``): no
 hand-written value can pass it, only heatmaps that find the animal.
-``python -m checks.figures`` then saves the chapter's pictures made with
+``python -m lab.figures`` then saves the chapter's pictures made with
 your functions.
 
 Keras 3 vs the 2019 book: ``K.gradients`` and ``K.function`` are gone; take

@@ -10,8 +10,8 @@ from tests.conftest import ROOT
 
 
 def test_demo_training_quick_runs():
-    """`python -m checks.demo_training --quick` trains every model once and prints every figure."""
-    run = subprocess.run([sys.executable, "-m", "checks.demo_training", "--quick"], cwd=ROOT,
+    """`python -m lab.demo_training --quick` trains every model once and prints every figure."""
+    run = subprocess.run([sys.executable, "-m", "lab.demo_training", "--quick"], cwd=ROOT,
                          capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(r"MNIST convnet .* test accuracy \d+\.\d%", run.stdout), run.stdout

@@ -1,4 +1,4 @@
-"""Tests of `python -m checks.figures` and of the CAM model behind exercise 7."""
+"""Tests of `python -m lab.figures` and of the CAM model behind exercise 7."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from checks.stubgen import make_stub
+from grader.stubgen import make_stub
 from tests.conftest import ROOT
 
 CURVE_FILES = ["curves_from_scratch.png", "curves_from_scratch_smoothed.png",
@@ -22,7 +22,7 @@ VISUALIZE_FILES = ["activations.png", "filter_patterns.png", "cam_overlays.png"]
 def run_figures(*args, timeout=300):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["DISPLAY"] = ""  # a window would need a screen: the script must never try
-    return subprocess.run([sys.executable, "-m", "checks.figures", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "lab.figures", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 

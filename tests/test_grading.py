@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks import stubgen
+from grader import stubgen
 from tests.conftest import run_checks
 
 

@@ -54,9 +54,11 @@ def test_endless_loop_times_out_and_grading_goes_on(tmp_path):
     assert passed, "checks after the endless loop must still run (conv2d rejects bad input before the loop)"
 
 
+POOL_START = '    """\n    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)'
+
+
 def test_sys_exit_costs_only_that_function(tmp_path):
-    source = CONV.replace('    """\n    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)',
-                          '    """\n    import sys\n    sys.exit(3)\n    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)')
+    source = CONV.replace(POOL_START, '    """\n    import sys\n    sys.exit(3)\n' + POOL_START.removeprefix('    """\n'))
     assert source != CONV
     run = run_checks(target_with(tmp_path, source), tmp_path, CONV_CHECKS)
     statuses, messages = run.statuses(), run.messages()
@@ -90,13 +92,61 @@ def test_exception_in_student_code_points_at_their_line(tmp_path):
     assert "target/conv.py, line" in message and "[][input_length]" in message
 
 
-def test_hard_crash_still_leaves_result_files(tmp_path):
-    run = run_checks(target_with(tmp_path, with_length_body("    import os\n    os._exit(7)\n")), tmp_path, CONV_CHECKS)
-    assert run.returncode == 7
-    assert run.classroom["status"] == "error"
-    assert "did not finish" in run.classroom["message"]
-    assert run.gradescope["tests"][-1]["status"] == "failed"
-    assert "did not finish" in run.gradescope["tests"][-1]["output"]
+def test_os_exit_costs_only_the_checks_it_hits(tmp_path):
+    source = CONV.replace(POOL_START, '    """\n    import os\n    os._exit(7)\n' + POOL_START.removeprefix('    """\n'))
+    assert source != CONV
+    run = run_checks(target_with(tmp_path, source), tmp_path, CONV_CHECKS)
+    assert run.returncode == 1
+    messages, statuses = run.messages(), run.statuses()
+    pool = [n for n in messages if "max_pool" in n]
+    assert pool and all("exit status 7" in messages[n] for n in pool), messages
+    assert sum(status == "pass" for status in statuses.values()) >= 8, messages
+    assert run.classroom["status"] == "fail" and run.classroom["message"] is None
+    assert 0 < run.classroom["score"] == run.gradescope["score"] < run.classroom["max_score"]
+
+
+def test_killed_grading_run_leaves_placeholder_files_and_no_worker(tmp_path):
+    target = target_with(tmp_path, with_length_body("    while True:\n        pass\n"))
+    classroom, gradescope = tmp_path / "classroom.json", tmp_path / "results.json"
+    run = subprocess.Popen([sys.executable, "-m", "pytest", CONV_CHECKS, f"--target={target}", "-q",
+                            f"--classroom-json={classroom}", f"--gradescope-json={gradescope}"],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not worker_pids_of(run.pid):
+        time.sleep(0.2)
+    workers = worker_pids_of(run.pid)
+    assert workers, "the grading run never started a worker"
+    run.kill()  # the grader dies, as on a machine that runs out of memory
+    run.wait()
+    assert "did not finish" in json.loads(classroom.read_text())["message"]
+    assert "did not finish" in json.loads(gradescope.read_text())["tests"][-1]["output"]
+    time.sleep(1)
+    assert not [pid for pid in workers if process_state(pid) not in (None, "Z")], "a worker outlived its grader"
+
+
+def process_state(pid: int) -> str | None:
+    """The process's state letter (``Z`` for a zombie), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def worker_pids_of(parent: int) -> list[int]:
+    """Worker processes (``runtime/worker.py``) whose parent is ``parent``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"runtime/worker.py" in command:
+            found.append(int(entry))
+    return found
 
 
 def test_result_files_schemas_and_numbers(tmp_path):
@@ -149,5 +199,5 @@ def test_show_traceback_flag_adds_pytest_traceback(tmp_path):
     target = target_with(tmp_path, source)
     plain = run_checks(target, tmp_path, CONV_CHECKS, "-k", "output_length_by_hand")
     full = run_checks(target, tmp_path, CONV_CHECKS, "-k", "output_length_by_hand", "--show-traceback")
-    assert "IndexError" in plain.output and "exercise = <checks.harness.GuardedModule" not in plain.output
+    assert "IndexError" in plain.output and "exercise = <" not in plain.output
     assert "your code raised IndexError" in full.output and "def test_output_length_by_hand" in full.output

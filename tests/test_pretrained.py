@@ -203,8 +203,8 @@ def test_script_writes_what_the_loader_reads(tmp_path):
 
 
 def test_demo_quick_run():
-    """`python -m checks.demo_transfer --quick` prints a table of four accuracies (about 10 s)."""
-    run = subprocess.run([sys.executable, "-m", "checks.demo_transfer", "--quick"],
+    """`python -m lab.demo_transfer --quick` prints a table of four accuracies (about 10 s)."""
+    run = subprocess.run([sys.executable, "-m", "lab.demo_transfer", "--quick"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     header = next(line for line in run.stdout.splitlines() if line.startswith("training images"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks import stubgen
+from grader import stubgen
 
 SOLUTION = '''"""Task text."""
 

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.harness import EXERCISES
+from grader.course import EXERCISES
 
 STATUSES = ("passed", "failed", "not started", "timed out", "error", "skipped", "not run")
 

@@ -3,8 +3,8 @@
 Not a graded check: it shows what the exercises' models achieve on real data,
 in a few minutes of CPU. Usage::
 
-    python -m checks.demo_training           # the full demo (about 4 minutes on 2 cores)
-    python -m checks.demo_training --quick   # a smoke run of every step (under a minute)
+    python -m lab.demo_training           # the full demo (about 4 minutes on 2 cores)
+    python -m lab.demo_training --quick   # a smoke run of every step (under a minute)
 
 1. The MNIST convnet of exercise 2, trained on the 4,000 embedded training
    digits and evaluated on the 1,000 test digits.
@@ -134,7 +134,7 @@ def train_cats_vs_dogs(base, settings, regularised):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m checks.demo_training", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.demo_training", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny data and one epoch")
     settings = QUICK if parser.parse_args(argv).quick else FULL
     total = time.perf_counter()

@@ -1,8 +1,8 @@
 """Saves the chapter's figures, made with your code (or the reference's).
 
-    python -m checks.figures                       # from exercises/, into figures/
-    python -m checks.figures --target solutions    # the reference's figures
-    python -m checks.figures --out /tmp/figs       # somewhere else
+    python -m lab.figures                       # from exercises/, into figures/
+    python -m lab.figures --target solutions    # the reference's figures
+    python -m lab.figures --out /tmp/figs       # somewhere else
 
 The figures, as PNG files:
 
@@ -312,7 +312,7 @@ def make_figures(target_dir: Path, out: Path, epochs: int = CURVE_EPOCHS, log=pr
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m checks.figures", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.figures", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="exercises",
                         help="whose code draws: 'exercises' (yours, default), 'solutions' or a folder of modules")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help=f"folder for the PNG files (default {shown(DEFAULT_OUT)}/)")

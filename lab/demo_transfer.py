@@ -21,9 +21,9 @@ accuracy over a few random training subsets, with the lowest and highest.
 
 Run from the repository root:
 
-    python -m checks.demo_transfer              # the full table, a few minutes on 2 cores
-    python -m checks.demo_transfer --quick      # a smoke run, well under a minute
-    python -m checks.demo_transfer --target exercises   # with your own functions
+    python -m lab.demo_transfer              # the full table, a few minutes on 2 cores
+    python -m lab.demo_transfer --quick      # a smoke run, well under a minute
+    python -m lab.demo_transfer --target exercises   # with your own functions
 """
 
 import argparse
@@ -162,7 +162,7 @@ def format_table(rows, repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m checks.demo_transfer", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.demo_transfer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 50 images, 1 repeat, 40 steps")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help=f"training-set sizes (default {SIZES})")
     parser.add_argument("--repeats", type=int, default=None, help=f"training subsets per size (default {REPEATS})")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m checks.benchmark_conv [--target solutions] [--repeats 7] [--blas-threads N] [--grading-run]
+    python -m lab.benchmark_conv [--target solutions] [--repeats 7] [--blas-threads N] [--grading-run]
 
 Times ``conv2d`` on a (32, 150, 150, 3) batch with 32 3x3 filters (the book's
 first layer) and ``max_pool2d`` on (32, 148, 148, 32), each against the Keras
@@ -38,8 +38,22 @@ def best_time(function, repeats: int) -> float:
     return min(times)
 
 
+def load_module(path):
+    """The module at ``path``, imported into this process.
+
+    A benchmark of code you trust (the reference, or your own); grading never
+    does this, it runs the module in a fenced worker process.
+    """
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("conv_under_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m checks.benchmark_conv", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.benchmark_conv", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="solutions", help="exercises or solutions (default)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--grading-run", action="store_true", help="also time `pytest checks/test_conv.py`")
@@ -54,9 +68,9 @@ def main(argv=None) -> int:
     import keras
     import numpy as np
 
-    from checks import harness
+    from grader.course import ROOT, resolve_target
 
-    conv = harness.load_exercise(harness.resolve_target(args.target), "conv")
+    conv = load_module(resolve_target(args.target) / "conv.py")
     rng = np.random.default_rng(0)
     images = rng.standard_normal((32, 150, 150, 3)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 3, 32)).astype(np.float32)
@@ -92,7 +106,7 @@ def main(argv=None) -> int:
     if args.grading_run:
         start = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "pytest", "checks/test_conv.py", f"--target={args.target}",
-                              "-q", "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=harness.ROOT)
+                              "-q", "-p", "no:cacheprovider"], capture_output=True, text=True, cwd=ROOT)
         last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-300:]
         print(f"pytest checks/test_conv.py --target={args.target}: {time.perf_counter() - start:.1f} s wall ({last})")
     return 0

@@ -1,0 +1,99 @@
+"""``python -m grader COMMAND``: grading submissions against the instructor's checks.
+
+Commands:
+    grade SUBMISSION [SUBMISSION ...]   grade folders or zips of exercise modules
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from grader.course import EXERCISES, ROOT
+from grader.submission import SubmissionError, stage
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser(
+        "grade",
+        help="grade submissions against this checkout's own checks, data and configuration",
+        description="Grades each submission (a folder or a .zip holding exercises/NAME.py or NAME.py files) "
+        "in isolation: only the exercise modules are taken from it, and they run in fenced worker processes. "
+        "The exit status is 0 only when every submission earns full marks.",
+    )
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
+    grade.add_argument("--exercise", action="append", choices=EXERCISES, metavar="NAME",
+                       help=f"grade only this exercise (repeatable; one of {', '.join(EXERCISES)})")
+    grade.add_argument("--gradescope-json", type=Path, metavar="PATH", help="write Gradescope's results.json here")
+    grade.add_argument("--classroom-json", type=Path, metavar="PATH",
+                       help="write the exercism v3 results (GitHub Classroom) here")
+    grade.add_argument("--check-timeout", type=float, metavar="SECONDS", help="one time limit for every check")
+    grade.add_argument("--run-timeout", type=float, metavar="SECONDS", help="deadline of each submission's run")
+    grade.add_argument("--grading-seed-file", type=Path, metavar="PATH",
+                       help="a file holding a secret seed that changes every generated input "
+                       "(or CHECKS_GRADING_SEED); the seed never appears on a command line")
+    grade.add_argument("--show-traceback", action="store_true", help="add pytest's traceback under each failure")
+    grade.add_argument("-q", "--quiet", action="store_true", help="print only the score table")
+    args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade_command(args, parser)
+    return 2
+
+
+def grade_command(args, parser) -> int:
+    if len(args.submissions) > 1 and (args.gradescope_json or args.classroom_json):
+        parser.error("--gradescope-json and --classroom-json take one submission; grade others one at a time.")
+    worst = 0
+    for submission in args.submissions:
+        if len(args.submissions) > 1:
+            print(f"\n=== {submission}", flush=True)
+        worst = max(worst, grade_one(submission, args))
+    return worst
+
+
+def grade_one(submission: Path, args) -> int:
+    """Grades one submission in a pytest process of its own; returns that run's exit status."""
+    with tempfile.TemporaryDirectory(prefix="submission-") as scratch:
+        try:
+            staged = stage(submission, Path(scratch) / "exercises")
+        except SubmissionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for note in staged.skipped:
+            print(f"note: {note}", file=sys.stderr)
+        checks = [str(ROOT / "checks" / f"test_{name}.py") for name in (args.exercise or EXERCISES)]
+        command = [
+            sys.executable, "-m", "pytest", *checks,
+            f"--target={staged.folder}", "--target-label=exercises",
+            f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider",
+        ]
+        seed = args.grading_seed_file.read_text().strip() if args.grading_seed_file else os.environ.get(
+            "CHECKS_GRADING_SEED")
+        seed_file = None
+        if seed:
+            # A file only this user can read, outside every folder a worker may read.
+            seed_file = Path(scratch) / "grading-seed"
+            seed_file.touch(mode=0o600)
+            seed_file.write_text(seed)
+        for flag, value in (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json),
+                            ("--check-timeout", args.check_timeout), ("--run-timeout", args.run_timeout),
+                            ("--grading-seed-file", seed_file)):
+            if value is not None:
+                command.append(f"{flag}={Path(value).resolve() if isinstance(value, Path) else value}")
+        if args.show_traceback:
+            command.append("--show-traceback")
+        command.append("-q" if not args.quiet else "-qq")
+        environ = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("CHECKS_TARGET", "CHECKS_GRADING_SEED", "PYTEST_"))}
+        environ.pop("PYTHONPATH", None)
+        return subprocess.run(command, cwd=ROOT, env=environ).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The course: its exercises in order, and where the code under test lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Exercise modules in course order; the score table and the result files number
+# exercises by their place here.
+EXERCISES = ("conv", "mnist", "dataset", "convnet", "transfer", "curves", "visualize")
+
+# The instructor's secret seed of this run (``--grading-seed``), or None for
+# the public inputs a learner sees; set by the plugin, read by the checks.
+SECRET_SEED: list[int | None] = [None]
+
+
+def resolve_target(target: str) -> Path:
+    """Returns the folder holding the modules to grade.
+
+    Args:
+        target: "exercises", "solutions", or a path to any folder with modules
+            of the same names (used for the project's mutant tests).
+    Raises:
+        ValueError: no such folder.
+    """
+    path = Path(target)
+    if not path.is_absolute():
+        path = ROOT / path if (ROOT / path).is_dir() else Path.cwd() / path
+    if not path.is_dir():
+        raise ValueError(
+            f"--target {target!r}: no such folder. Use 'exercises' (your work), "
+            "'solutions' (the reference) or a path to a folder of modules."
+        )
+    return path.resolve()
+
+
+def relative_path(path: Path | str) -> str:
+    """A path as the learner sees it: relative to the project root if inside."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,763 @@
+"""The grader's side of the two-process design: workers, calls, deadlines.
+
+The grader never imports a learner's module. For each exercise module it
+starts a worker process (``grader/worker.py``) that fences itself and imports
+the module; the checks reach it through ``RemoteModule``, whose attribute
+calls travel to the worker as plain data (``grader.transport``) and come back
+as a value, the arguments the call changed in place, or the exception raised.
+
+Deadlines are the grader's: a call waits for its answer at most until the
+check's time limit (and the run's deadline), and then the worker's whole
+process group is killed with SIGKILL. Whatever the learner's code does to its
+own process (endless loops, disabled timers, ``os._exit``, signals, forks,
+segfaults) costs only the checks that hit it; the next call gets a fresh
+worker. Processes a worker started, even in sessions of their own, are
+found (the grader is their subreaper) and killed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader import objects, transport
+from grader.verdicts import (
+    CheckFailure,
+    CheckTimeout,
+    ExerciseImportError,
+    MissingName,
+    NotStarted,
+    RunDeadline,
+    WorkerEnded,
+    clean_described,
+    student_exception,
+)
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py")
+# What the zygote imports before it forks workers (never the learner's code).
+PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", "matplotlib.pyplot", "PIL.Image")
+
+DEFAULT_WORKER_MEMORY_GB = 8.0
+DEFAULT_CHECK_SECONDS = 60.0
+DEFAULT_RUN_SECONDS = 1800.0
+IMPORT_SECONDS = 60.0
+# Environment variables a check may set for a call (a Keras cache folder, a
+# home folder); every other variable of the grader stays out of the worker.
+SYNCED_ENVIRON = ("KERAS_HOME", "HOME")
+TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
+
+
+class Engine:
+    """Starts, feeds and kills the workers of one grading run.
+
+    Args:
+        shared_dirs: folders the checks hand to student code (pytest's
+            temporary folders): the workers may read and write there.
+        memory_gb: each worker's address-space limit.
+        run_seconds: the whole run's deadline, from now.
+    """
+
+    live: list["Engine"] = []  # engines of this process, for the internal-error hook
+
+    def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
+        Engine.live.append(self)
+        self.root = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.runtime = self.root / "runtime"
+        self.runtime.mkdir()
+        for name in RUNTIME_FILES:
+            shutil.copyfile(PACKAGE / name, self.runtime / name)
+        self.shared_dirs = [str(Path(d).resolve()) for d in shared_dirs]
+        self.memory_gb = memory_gb or float(os.environ.get("CHECKS_WORKER_MEMORY_GB", DEFAULT_WORKER_MEMORY_GB))
+        self.run_seconds = run_seconds or DEFAULT_RUN_SECONDS
+        self.run_deadline = time.monotonic() + self.run_seconds
+        self.check_deadline: float | None = None
+        self.check_seconds = DEFAULT_CHECK_SECONDS
+        self.environ_at_start = {name: os.environ.get(name) for name in SYNCED_ENVIRON}
+        self.workers: dict[tuple, Worker] = {}
+        self.import_errors: dict[tuple, ExerciseImportError] = {}
+        self.fence_report: dict | None = None
+        self.plan: list[RemoteModule] = []
+        self.zygote: Zygote | None = None
+        self._ended_workers: list[Worker] = []
+        _become_subreaper()
+
+    # ---------------------------------------------------------------- deadlines
+    def begin_check(self, seconds: float) -> None:
+        self.check_seconds = seconds
+        self.check_deadline = time.monotonic() + seconds
+
+    def end_check(self) -> None:
+        self.check_deadline = None
+
+    def deadline(self) -> tuple[float, BaseException]:
+        """The moment the current call must end by, and what to raise then."""
+        check = self.check_deadline or time.monotonic() + self.check_seconds
+        if self.run_deadline <= check:
+            return self.run_deadline, RunDeadline(self.run_seconds)
+        return check, CheckTimeout(self.check_seconds)
+
+    # ---------------------------------------------------------------- modules
+    def module(self, target_dir: Path, name: str, shown_path: str, blocked_packages=()) -> "RemoteModule":
+        return RemoteModule(self, Path(target_dir), name, shown_path, tuple(blocked_packages))
+
+    def prepare(self, modules: list["RemoteModule"]) -> None:
+        """The modules the run will grade, in order: the first starts now, each next one while the one before is graded.
+
+        A worker that imports TensorFlow takes seconds to start; starting it
+        while the previous exercise is graded hides that wait.
+        """
+        self.plan = list(modules)
+        if any(not m.blocked_packages for m in self.plan) and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
+            self.zygote = Zygote(self)
+        if self.plan:
+            self._start(self.plan[0])
+
+    def _start(self, module: "RemoteModule") -> None:
+        worker = self.workers.get(module.key)
+        if module.key not in self.import_errors and (worker is None or not worker.alive()):
+            self.workers[module.key] = Worker(self, module)
+
+    def _start_after(self, module: "RemoteModule") -> None:
+        keys = [m.key for m in self.plan]
+        if module.key in keys and keys.index(module.key) + 1 < len(keys):
+            self._start(self.plan[keys.index(module.key) + 1])
+
+    def worker_for(self, module: "RemoteModule") -> "Worker":
+        """The live worker holding ``module``, started (and its import awaited) if needed."""
+        key = module.key
+        if key in self.import_errors:
+            raise self.import_errors[key]
+        worker = self.workers.get(key)
+        if worker is None or not worker.alive():
+            worker = self.workers[key] = Worker(self, module)
+        if worker.fresh:
+            self._start_after(module)
+        deadline, late = self.deadline()
+        try:
+            worker.await_ready(max(deadline, time.monotonic() + 1.0) if worker.fresh else deadline)
+        except ExerciseImportError as error:
+            self.import_errors[key] = error
+            self.retire(worker)
+            raise
+        except BaseException:
+            self.retire(worker)
+            raise
+        return worker
+
+    def retire(self, worker: "Worker", respawn: bool = False) -> None:
+        """Kills ``worker`` and every process it started; optionally starts its replacement now."""
+        worker.kill()
+        self.sweep()
+        key = worker.module.key
+        if self.workers.get(key) is worker:
+            del self.workers[key]
+            if respawn and key not in self.import_errors:
+                self.workers[key] = Worker(self, worker.module)  # warms up while the checks go on
+
+    def printed(self) -> str:
+        """What the learner's code printed during the current check (workers' stdout and stderr)."""
+        return "".join(w.take_output() for w in [*self.workers.values(), *self._ended_workers])
+
+    def shutdown(self) -> None:
+        for worker in list(self.workers.values()):
+            worker.kill()
+        self.workers.clear()
+        if self.zygote is not None:
+            self.zygote.stop()
+        self.sweep()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---------------------------------------------------------------- processes
+    def sweep(self) -> None:
+        """Kills every process a worker left behind, wherever it went.
+
+        Workers run in sessions of their own. A process of the grader's tree
+        in a session that is neither the grader's nor a live worker's was
+        started by student code (a fork, or one that called setsid to
+        escape): it is killed, as many rounds as it takes.
+        """
+        own_session = os.getsid(0)
+        live = {w.process.pid for w in self.workers.values() if w.alive()}
+        if self.zygote is not None and self.zygote.alive():
+            live.add(self.zygote.process.pid)
+        for _ in range(100):
+            table = _process_table()
+            if table is None:
+                return
+            targets = [pid for pid in _descendants(table, os.getpid())
+                       if table[pid][1] not in (own_session, *live) and pid not in live]
+            running = [pid for pid in targets if table[pid][2] != "Z"]
+            for pid in targets:
+                _kill(pid)
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            if not running:
+                return
+            time.sleep(0.01)
+
+    def read_dirs(self, blocked_packages) -> tuple[list[str], list[str]]:
+        """What a worker may read: Python and its packages (less ``blocked_packages``), never the project."""
+        from grader import fence
+
+        granted = [Path(folder) for folder in fence.system_read_dirs()]
+        forbidden = [ROOT.resolve()]
+        for packages in _package_folders(granted):
+            forbidden += [entry.resolve() for entry in packages.iterdir() if _is_blocked(entry.name, blocked_packages)]
+        dirs, files = [], []
+        for folder in granted:
+            for kept, is_file in _expand_without(folder, forbidden):
+                (files if is_file else dirs).append(str(kept))
+        return sorted(set(dirs)), sorted(set(files))
+
+
+class Worker:
+    """One worker process: the learner's module under test, behind a socket."""
+
+    def __init__(self, engine: Engine, module: "RemoteModule"):
+        self.engine = engine
+        self.module = module
+        self.fresh = True
+        self.names: dict[str, str] | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"worker-{module.name}-", dir=engine.root))
+        (self.workdir / "module").mkdir()
+        module_file = self.workdir / "module" / f"{module.name}.py"
+        source = module.target_dir / f"{module.name}.py"
+        if source.is_file():
+            shutil.copyfile(source, module_file)
+        self.output_path = engine.root / f"{self.workdir.name}.out"
+        self.output_offset = 0
+        read_dirs, read_files = engine.read_dirs(module.blocked_packages)
+        config = {
+            "workdir": str(self.workdir),
+            "module_file": str(module_file),
+            "module_name": module.name,
+            "blocked_packages": list(module.blocked_packages),
+            "synced_environ": list(SYNCED_ENVIRON),
+            "environ_defaults": {"HOME": str(self.workdir)},
+            "fence": {
+                "read_dirs": [*read_dirs, str(engine.runtime), *engine.shared_dirs,
+                              *([str(engine.zygote.home)] if engine.zygote and not module.blocked_packages else [])],
+                "read_files": read_files + ["/dev/null", "/dev/urandom", "/dev/zero"],
+                # /dev/shm: multiprocessing's locks (Keras' directory listing uses a thread pool).
+                "write_dirs": [str(self.workdir), *engine.shared_dirs, *_existing("/dev/shm")],
+                "write_files": ["/dev/null"],
+                "memory_bytes": int(engine.memory_gb * 2**30),
+                "cpu_seconds": int(engine.run_seconds) + 60,
+                "file_bytes": 2**30,
+                "extra_processes": 512,
+                "deny_network": True,
+            },
+        }
+        parent, child = socket.socketpair()
+        self.socket = parent
+        with open(self.output_path, "wb") as output:
+            zygote = engine.zygote if not module.blocked_packages else None
+            self.process = zygote.fork(config, child, output, _worker_environ(self.workdir)) if zygote else None
+            if self.process is None:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-I", "-B", str(engine.runtime / "worker.py"), str(child.fileno()),
+                     json.dumps(config)],
+                    pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                    cwd=self.workdir, env=_worker_environ(self.workdir), start_new_session=True,
+                )
+        child.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def await_ready(self, deadline: float) -> None:
+        """Waits for the module's import to finish; raises ExerciseImportError if it failed."""
+        if not self.fresh:
+            return
+        shown = self.module.shown_path
+        if not (self.module.target_dir / f"{self.module.name}.py").is_file():
+            raise ExerciseImportError(shown, f"there is no file {shown}.")
+        started = time.monotonic()
+        try:
+            header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
+        except transport.ChannelTimeout:
+            waited = time.monotonic() - started
+            raise ExerciseImportError(shown, f"importing {shown} did not finish within {waited:.0f} s "
+                                             "(is there an endless loop at the top level of the file?).") from None
+        except (transport.ChannelClosed, transport.ProtocolError, OSError):
+            raise ExerciseImportError(shown, f"importing {shown} ended the process that runs it "
+                                             f"({self.exit_description()}).{self.output_note()}") from None
+        self.fresh = False
+        self.engine.fence_report = header.get("fence")
+        if header.get("op") == "import_error":
+            raise ExerciseImportError(shown, describe_import_error(header.get("error") or {}, shown))
+        if header.get("op") != "ready" or not isinstance(header.get("names"), dict):
+            raise ExerciseImportError(shown, f"importing {shown} did not report back as it should.")
+        self.names = {str(k): str(v) for k, v in header["names"].items()}
+
+    def call(self, function: str, args: tuple, kwargs: dict, options: dict):
+        """Runs ``function(*args, **kwargs)`` in the worker; returns the decoded reply."""
+        buffers: list[bytes] = []
+        handles = objects.DatasetHandles()
+        header = {
+            "op": "call", "function": function, "options": options,
+            "args": transport.encode(tuple(args), buffers, lambda v, b: objects.encode_argument(v, b, handles)),
+            "kwargs": transport.encode(dict(kwargs), buffers, lambda v, b: objects.encode_argument(v, b, handles)),
+            "environ": {name: os.environ.get(name) for name in SYNCED_ENVIRON
+                        if os.environ.get(name) != self.engine.environ_at_start[name]},
+        }
+        deadline, late = self.engine.deadline()
+        try:
+            transport.send(self.socket, header, buffers)
+            while True:
+                reply, data = transport.receive(self.socket, deadline)
+                if reply.get("op") == "dataset":
+                    handles.serve(self.socket, reply)
+                    continue
+                return reply, data
+        except transport.ChannelTimeout:
+            self.engine.retire(self, respawn=True)
+            raise late from None
+        except (transport.ChannelClosed, BrokenPipeError, ConnectionResetError):
+            self.process.wait()
+            self.engine._ended_workers.append(self)
+            self.engine.retire(self, respawn=True)
+            raise WorkerEnded(f"`{function}` ended the process that runs your code ({self.exit_description()}). "
+                              "Functions here return their result: they never exit, kill or crash the "
+                              "program." + self.output_note()) from None
+        except transport.ProtocolError as error:
+            self.engine.retire(self, respawn=True)
+            raise CheckFailure(f"`{function}`: the process that runs your code sent back something that is not "
+                               f"an answer ({error}).") from None
+        except BaseException:
+            self.engine.retire(self, respawn=True)  # interrupted mid-call: its state is unknown
+            raise
+
+    def exit_description(self) -> str:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+            cause = {"SIGSEGV": "a crash in native code", "SIGKILL": "killed, perhaps out of memory",
+                     "SIGABRT": "aborted"}.get(name, "a signal")
+            return f"signal {name}: {cause}"
+        return f"exit status {code}: os._exit() or a crash"
+
+    def take_output(self) -> str:
+        """What the worker printed since the last call of this method."""
+        try:
+            with open(self.output_path, "rb") as output:
+                output.seek(self.output_offset)
+                raw = output.read(64_000)
+                self.output_offset = output.tell()
+                output.seek(0, os.SEEK_END)
+                skipped = output.tell() - self.output_offset
+                self.output_offset = output.tell()
+        except OSError:
+            return ""
+        text = raw.decode("utf-8", "replace")
+        lines = [line for line in text.splitlines(keepends=True) if not line.startswith(TF_LOG_PREFIXES)]
+        text = "".join(lines)
+        if skipped > 0:
+            text += f"\n... [{skipped:,} more bytes of output cut]"
+        return text
+
+    def output_note(self) -> str:
+        printed = transport.clean_text(self.take_output().strip(), 1000)
+        return f"\nIt printed:\n{_indent(printed)}" if printed else ""
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.socket.close()
+
+
+class Zygote:
+    """The template process that forks workers with TensorFlow already imported (``grader/zygote.py``).
+
+    Its workers are the grader's children (it forks them twice, and the
+    grader is their subreaper). If it cannot start or dies, workers are
+    started the slow way, each its own ``python`` process.
+    """
+
+    def __init__(self, engine: Engine):
+        self.home = engine.root / "zygote"
+        self.home.mkdir()
+        parent, child = socket.socketpair()
+        self.socket = parent
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-B", str(engine.runtime / "zygote.py"), str(child.fileno()),
+             json.dumps(PRELOADED)],
+            pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=self.home, env=_worker_environ(self.home), start_new_session=True,
+        )
+        child.close()
+        self.ready = False
+        self.reader = parent.makefile("rb")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, config: dict, channel: socket.socket, output, environ: dict) -> "ForkedProcess | None":
+        """A new worker forked from the template, or None if the template cannot make one."""
+        try:
+            if not self.ready:
+                self.ready = json.loads(self.reader.readline() or b"{}").get("ready", False)
+                if not self.ready:
+                    raise OSError("the zygote did not start")
+            message = json.dumps(dict(config, environ=environ)).encode()
+            socket.send_fds(self.socket, [message], [channel.fileno(), output.fileno()])
+            pid = json.loads(self.reader.readline() or b"{}").get("pid", -1)
+        except (OSError, ValueError):
+            self.stop()
+            return None
+        return ForkedProcess(pid) if pid > 0 else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            _kill(self.process.pid)
+            self.process.wait()
+        self.socket.close()
+
+
+class ForkedProcess:
+    """A worker forked by the zygote and adopted by the grader: the parts of ``Popen`` the engine uses."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not adopted yet, or already reaped by a sweep
+                return None if _process_exists(self.pid) else self._set(0)
+            if pid == self.pid:
+                self._set(os.waitstatus_to_exitcode(status))
+        return self.returncode
+
+    def _set(self, code: int) -> int:
+        self.returncode = code
+        return code
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.005)
+        return self.returncode
+
+    def kill(self) -> None:
+        _kill(self.pid)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class RemoteModule:
+    """The learner's module as the checks see it: every call runs in the worker.
+
+    ``exercise.conv2d(x, kernel)`` sends the call, waits for the answer within
+    the check's time limit, and returns the value (NumPy arrays, Keras models
+    loaded with ``safe_mode=True``, datasets, figures, ...). What the call did
+    to its arguments in place is kept apart (``argument_after``); only a
+    model's trainable flags and compilation are applied to the check's own
+    model. A ``NotImplementedError`` reads "not started"; other exceptions
+    come back as the builtin type they derive from.
+    """
+
+    def __init__(self, engine: Engine, target_dir: Path, name: str, shown_path: str, blocked_packages: tuple):
+        self._engine = engine
+        self.target_dir = target_dir
+        self.name = name
+        self.shown_path = shown_path
+        self.blocked_packages = blocked_packages
+
+    @property
+    def key(self) -> tuple:
+        return (str(self.target_dir), self.name, self.blocked_packages)
+
+    @property
+    def path(self) -> str:
+        return self.shown_path
+
+    def __repr__(self) -> str:
+        return f"<{self.shown_path}>"
+
+    def source(self) -> str:
+        """The module's text, read as text (never executed here), for checks of its imports."""
+        return (self.target_dir / f"{self.name}.py").read_text(encoding="utf-8", errors="replace")
+
+    def argument_after(self, key: int | str):
+        """An argument of the last call as the learner's code left it (position or keyword name).
+
+        The check's own objects are never changed by a call (so no answer can
+        be planted in them), except a model's trainable flags and compilation,
+        which the course's functions exist to change.
+        """
+        originals, changed = getattr(self, "_last_call", (None, {}))
+        reference = ("arg", key) if isinstance(key, int) else ("kwarg", key)
+        if reference in changed:
+            return changed[reference]
+        if originals is None:
+            raise RuntimeError("argument_after() needs a call first")
+        return originals.get(list(reference))
+
+    def ensure_imported(self) -> None:
+        """Raises the module's import error, if it has one."""
+        self._engine.worker_for(self)
+
+    def names(self) -> dict[str, str]:
+        return dict(self._engine.worker_for(self).names)
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        kind = self._engine.worker_for(self).names.get(attribute)
+        if kind is None:
+            raise MissingName(f"{self.shown_path} has no `{attribute}`. Keep the names and signatures "
+                              "of the stub: the checks call them.")
+        if kind != "function":
+            raise MissingName(f"{self.shown_path}: `{attribute}` should be a function, but it is a {kind}.")
+        return RemoteFunction(self, attribute)
+
+    def call(self, function: str, *args, options: dict | None = None, **kwargs):
+        """Calls ``function`` with explicit transport ``options`` (e.g. ``dataset_passes``)."""
+        worker = self._engine.worker_for(self)
+        if function not in worker.names:
+            raise MissingName(f"{self.shown_path} has no `{function}`.")
+        reply, data = worker.call(function, args, kwargs, options or {})
+        originals = objects.Originals(args, kwargs)
+        changed = objects.apply_changes(reply.get("changed") or [], data, originals, function)
+        self._last_call = (originals, changed)
+        if reply.get("op") == "returned":
+            try:
+                return objects.decode_result(reply["value"], data, originals)
+            except transport.ProtocolError as error:
+                raise CheckFailure(f"`{function}` returned something that cannot be read back ({error}).") from None
+        if reply.get("op") == "raised":
+            raise exception_from(reply.get("error") or {}, function, self.shown_path)
+        raise CheckFailure(f"`{function}` could not be called: {transport.clean_text(reply.get('why', '?'))}")
+
+
+class RemoteFunction:
+    """A function of the learner's module; calling it runs it in the worker."""
+
+    def __init__(self, module: RemoteModule, name: str):
+        self._module = module
+        self.__name__ = name
+
+    def __repr__(self) -> str:
+        return f"<function {self.__name__} of {self._module.shown_path}>"
+
+    def __call__(self, *args, **kwargs):
+        return self._module.call(self.__name__, *args, **kwargs)
+
+
+def exception_from(described: dict, function: str, shown_path: str) -> BaseException:
+    """The grader-side exception for what the learner's code raised."""
+    described = clean_described(described)
+    kind = described.get("type", "Exception")
+    bases = described.get("bases") or []
+    if "NotImplementedError" in bases:
+        return NotStarted(function, shown_path)
+    if "SystemExit" in bases:
+        return CheckFailure(f"`{function}` called sys.exit({described.get('code', '')}) (or exit()/quit()). "
+                            "Functions here return their result; they never end the program.")
+    if "MemoryError" in bases:
+        limit = os.environ.get("CHECKS_WORKER_MEMORY_GB", DEFAULT_WORKER_MEMORY_GB)
+        return CheckFailure(f"`{function}` ran out of memory (its process may use {limit} GB). Look for an array "
+                            "far larger than the output, for example broadcasting two big arrays against each other.")
+    if "EOFError" in bases:
+        return CheckFailure(f"`{function}` called input(): functions here take arguments, not typed input.")
+    if "Exception" not in bases:
+        return CheckFailure(f"`{function}` raised {kind}: {described.get('message', '')}")
+    return student_exception(described, shown_path)
+
+
+def describe_import_error(described: dict, shown: str) -> str:
+    described = clean_described(described)
+    if described.get("type") == "SyntaxError":
+        lines = [f"SyntaxError: {described.get('message')} ({shown}, line {described.get('lineno')})"]
+        text = str(described.get("text") or "").rstrip()
+        if text:
+            lines.append("    " + text.strip())
+            offset = described.get("offset")
+            if isinstance(offset, int) and offset > 0:
+                lines.append("    " + " " * (offset - 1 - (len(text) - len(text.lstrip()))) + "^")
+        return "\n".join(lines)
+    if "SystemExit" in (described.get("bases") or []):
+        return f"the module called sys.exit({described.get('code', '')}) while being imported."
+    error = student_exception(described, shown) if "Exception" in (described.get("bases") or []) else None
+    from grader.verdicts import describe_student_error
+
+    return describe_student_error(error) if error is not None else f"{described.get('type')}: {described.get('message')}"
+
+
+# --------------------------------------------------------------------------
+# Static reading of a module's imports
+# --------------------------------------------------------------------------
+
+
+def imported_modules(source: str) -> list[tuple[int, str]]:
+    """Every module a source imports, with its line: ``import``, ``from``, ``__import__`` and importlib calls."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("__import__", "import_module", "find_spec", "spec_from_file_location", "exec", "eval",
+                        "compile"):
+                argument = node.args[0] if node.args else None
+                literal = argument.value if isinstance(argument, ast.Constant) else None
+                found.append((node.lineno, str(literal) if literal is not None else f"<{name}(...)>"))
+    return found
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+
+def _worker_environ(workdir: Path) -> dict[str, str]:
+    environ = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0",
+        "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow",
+    }
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if name in os.environ:  # machine-specific settings some BLAS builds need to compute right
+            environ[name] = os.environ[name]
+    return environ
+
+
+def _become_subreaper() -> None:
+    """Makes orphans of the grader's descendants its own children, so that none escapes the sweep."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _process_table() -> dict[int, tuple[int, int, str]] | None:
+    """``{pid: (parent pid, session id, state)}`` of every process, from /proc (None elsewhere)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    table = {}
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(entry)] = (int(fields[1]), int(fields[3]), fields[0])
+    return table
+
+
+def _descendants(table, ancestor: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], list(children.get(ancestor, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack += children.get(pid, [])
+    return found
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _package_folders(granted: list[Path]) -> list[Path]:
+    """Every site-packages or dist-packages folder inside the granted folders (or one of them)."""
+    patterns = ("lib*/python3*/site-packages", "lib*/python3*/dist-packages", "local/lib*/python3*/*-packages",
+                "*/lib*/python3*/site-packages", "lib*/site-packages")
+    found = set()
+    for folder in granted:
+        if folder.name in ("site-packages", "dist-packages"):
+            found.add(folder.resolve())
+        for pattern in patterns:
+            found.update(p.resolve() for p in folder.glob(pattern) if p.is_dir())
+    return sorted(found)
+
+
+def _is_blocked(entry_name: str, blocked_packages) -> bool:
+    top = entry_name.split(".")[0].split("-")[0].lower()
+    return any(top.startswith(b) for b in blocked_packages)
+
+
+def _expand_without(folder: Path, forbidden: list[Path]):
+    """``folder`` as (path, is_file) rules that reach nothing forbidden.
+
+    A folder holding a forbidden one (the project root, a blocked package)
+    is replaced by its other entries, recursively. A Python environment
+    inside the project (a ``.venv`` there) stays readable: it is one of the
+    folders asked for, not the project.
+    """
+    folder = folder.resolve()
+    if folder in forbidden:
+        return []
+    if not any(folder in f.parents for f in forbidden):
+        return [(folder, False)]
+    kept = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() and entry.resolve() in forbidden:
+            continue
+        if entry.is_dir():
+            kept += _expand_without(entry, forbidden)
+        elif entry.is_file():
+            kept.append((entry.resolve(), True))
+    return kept
+
+
+def _existing(*paths: str) -> list[str]:
+    return [p for p in paths if os.path.isdir(p)]
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    | " + line for line in text.splitlines())

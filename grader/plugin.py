@@ -1,0 +1,400 @@
+"""The grading plugin: target switch, points, learner-facing failures, a score
+table, per-check time limits, and result files for Gradescope and GitHub
+Classroom.
+
+Run ``pytest checks`` to grade ``exercises/``; ``pytest checks
+--target=solutions`` (or ``CHECKS_TARGET=solutions``) grades the reference.
+``checks/conftest.py`` loads this plugin.
+
+The learner's code never runs in this process: the ``exercise`` fixture is a
+``grader.engine.RemoteModule``, whose calls run in a fenced worker process.
+This process alone decides each verdict and writes the result files.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+# TensorFlow's oneDNN kernels give wrong Conv2D results for some strided
+# kernels (seen with TF 2.21: a 1x2 kernel at strides (1, 2) returns zeros)
+# and differ in rounding across CPUs. The reference must be right and the
+# same everywhere, so the checks use TensorFlow's own kernels.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from grader import course, results
+from grader.engine import Engine
+from grader.transport import clean_text
+from grader.verdicts import (
+    CheckFailure,
+    CheckTimeout,
+    ExerciseImportError,
+    MissingName,
+    NotStarted,
+    RunDeadline,
+    StudentRaised,
+    describe_student_error,
+)
+
+DEFAULT_CHECK_TIMEOUT = 60.0
+DEFAULT_RUN_TIMEOUT = 1800.0
+PUBLIC_SEED = 1234
+PRINTED_LIMIT = 2_000  # characters of what student code printed shown under a failure
+
+settings.register_profile(
+    "grading",
+    derandomize=True,  # the same examples on every run and machine: a grade never flips
+    database=None,
+    deadline=None,
+    max_examples=40,
+    print_blob=False,
+    # No "explain" phase: its coverage notes point at the checks' own lines, not the learner's.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("grading")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grading")
+    group.addoption(
+        "--target",
+        default=None,
+        help="what to grade: 'exercises' (default, your work), 'solutions' (the reference) "
+        "or a folder of modules. The CHECKS_TARGET environment variable does the same.",
+    )
+    group.addoption(
+        "--target-label",
+        default=None,
+        help="how reports name the graded folder (python -m grader grade stages submissions in a temporary one)",
+    )
+    group.addoption("--gradescope-json", default=None, metavar="PATH", help="write Gradescope's results.json here")
+    group.addoption(
+        "--classroom-json",
+        default=None,
+        metavar="PATH",
+        help="write exercism v3 / GitHub Classroom results here",
+    )
+    group.addoption(
+        "--show-traceback",
+        action="store_true",
+        default=False,
+        help="show pytest's full traceback under each failure, not only the learner's message",
+    )
+    group.addoption(
+        "--run-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"deadline of the whole run (default {DEFAULT_RUN_TIMEOUT:g} s); checks after it read 'not run'",
+    )
+    group.addoption(
+        "--grading-seed",
+        default=None,
+        metavar="SEED",
+        help="an instructor's secret seed: changes every generated input, reproducibly for that seed "
+        "(also CHECKS_GRADING_SEED). Without it the public, fixed inputs are used.",
+    )
+    group.addoption(
+        "--grading-seed-file",
+        default=None,
+        metavar="PATH",
+        help="read the secret seed from this file (keeps it off the command line and the environment, "
+        "which other processes of the same user can read)",
+    )
+    group.addoption(
+        "--check-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"time limit of each check (default {DEFAULT_CHECK_TIMEOUT:g} s, more for checks that train)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n, task=None, timeout=None): points the check is worth")
+    target = config.getoption("--target") or os.environ.get("CHECKS_TARGET") or "exercises"
+    try:
+        target_dir = course.resolve_target(target)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    seed_text = config.getoption("--grading-seed") or os.environ.get("CHECKS_GRADING_SEED")
+    seed_file = config.getoption("--grading-seed-file")
+    if seed_file:
+        try:
+            seed_text = Path(seed_file).read_text().strip()
+        except OSError as error:
+            raise pytest.UsageError(f"--grading-seed-file: {error}") from None
+    config.stash[SEED] = grading_seed(seed_text)
+    if seed_text:
+        settings.register_profile("secret", settings.get_profile("grading"), derandomize=False)
+        settings.load_profile("secret")
+        course.SECRET_SEED[0] = config.stash[SEED]
+    config.stash[TARGET_LABEL] = config.getoption("--target-label") or course.relative_path(target_dir)
+    book = results.Gradebook(
+        target=config.stash[TARGET_LABEL],
+        gradescope_path=config.getoption("--gradescope-json"),
+        classroom_path=config.getoption("--classroom-json"),
+    )
+    config.stash[GRADEBOOK] = book
+    config.stash[TARGET_DIR] = target_dir
+    book.write_placeholder()
+    if not config.getoption("--show-traceback"):
+        config.option.reportchars = ""  # the score table below replaces pytest's short summary
+
+
+GRADEBOOK = pytest.StashKey["results.Gradebook"]()
+TARGET_DIR = pytest.StashKey["object"]()
+ENGINE = pytest.StashKey["Engine"]()
+TARGET_LABEL = pytest.StashKey[str]()
+SEED = pytest.StashKey[int]()
+
+
+def engine_of(config) -> Engine:
+    """The run's engine, started on first use (after pytest has made its temporary folder)."""
+    engine = config.stash.get(ENGINE, None)
+    if engine is None:
+        engine = config.stash[ENGINE] = Engine(
+            shared_dirs=[config._tmp_path_factory.getbasetemp()],
+            run_seconds=config.getoption("--run-timeout") or DEFAULT_RUN_TIMEOUT,
+        )
+    return engine
+
+
+def grading_seed(text: str | None) -> int:
+    """The seed every check starts from: the public one, or one derived from the instructor's secret."""
+    if not text:
+        return PUBLIC_SEED
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"grading-seed:{text}".encode()).digest()[:4], "big")
+
+
+def item_seed(config, nodeid: str) -> int:
+    seed = config.stash[SEED]
+    if seed == PUBLIC_SEED:
+        return seed
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:4], "big")
+
+
+def exercise_name(item_or_module) -> str:
+    module = getattr(item_or_module, "module", item_or_module)
+    return module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+
+@pytest.fixture
+def exercise(request):
+    """The module under test (``exercises/NAME.py`` or the ``--target``), run in a worker process."""
+    target_dir = request.config.stash[TARGET_DIR]
+    name = exercise_name(request.module)
+    return engine_of(request.config).module(
+        target_dir, name, f"{request.config.stash[TARGET_LABEL]}/{name}.py",
+        blocked_packages=getattr(request.module, "WORKER_BLOCKED_PACKAGES", ()),
+    )
+
+
+@pytest.fixture
+def grading_seed_value(request):
+    """This check's seed: fixed for learners, the instructor's secret when grading with one."""
+    return item_seed(request.config, request.node.nodeid)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds(request):
+    """Every check starts from the same random state, so grades never flip."""
+    seed = item_seed(request.config, request.node.nodeid)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed % 2**32)
+    yield
+
+
+def pytest_collection_finish(session):
+    """Registers the checks that will run (after -k and other selection)."""
+    config = session.config
+    book = config.stash[GRADEBOOK]
+    override = config.getoption("--check-timeout")
+    modules = {}
+    for item in session.items:
+        if item.get_closest_marker("points") is not None and exercise_name(item) not in modules:
+            modules[exercise_name(item)] = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+    if modules:
+        engine = engine_of(config)
+        target_dir, label = config.stash[TARGET_DIR], config.stash[TARGET_LABEL]
+        engine.prepare([engine.module(target_dir, name, f"{label}/{name}.py", blocked) for name, blocked in modules.items()])
+    for item in session.items:
+        marker = item.get_closest_marker("points")
+        if marker is None:
+            continue
+        seconds = override or marker.kwargs.get("timeout") or DEFAULT_CHECK_TIMEOUT
+        item.stash[CHECK_SECONDS] = seconds
+        # A grader-side backstop: the engine ends calls into student code at the limit.
+        item.add_marker(pytest.mark.timeout(seconds + 30))
+        if config.stash[SEED] != PUBLIC_SEED and hasattr(item.obj, "hypothesis"):
+            item.obj._hypothesis_internal_use_seed = item_seed(config, item.nodeid)
+        book.add_check(
+            nodeid=item.nodeid,
+            exercise=exercise_name(item),
+            name=first_line(item.function.__doc__) or item.name,
+            points=float(marker.args[0]) if marker.args else 1.0,
+            task=marker.kwargs.get("task"),
+            tasks=getattr(item.module, "TASKS", ()),
+            hint=getattr(item.module, "HINT", ""),
+        )
+
+
+CHECK_SECONDS = pytest.StashKey[float]()
+
+
+def first_line(text: str | None) -> str:
+    import inspect
+
+    return (inspect.cleandoc(text or "").splitlines() or [""])[0]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Gives each check its time limit for calls into student code (setup and call together)."""
+    engine = engine_of(item.config)
+    engine.printed()  # what earlier checks printed is theirs
+    engine.begin_check(item.stash.get(CHECK_SECONDS, DEFAULT_CHECK_TIMEOUT))
+    try:
+        return (yield)
+    finally:
+        engine.end_check()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """A SIGALRM timer that raises ``CheckTimeout``.
+
+    pytest-timeout's own signal handler calls ``pytest.fail``, which Hypothesis
+    catches and retries while shrinking: an endless loop would then hang the
+    run. ``CheckTimeout`` ends the check at once.
+    """
+    if item.get_closest_marker("points") is None or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_alarm(signum, frame):
+        raise CheckTimeout(settings.timeout)
+
+    def cancel():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    book = item.config.stash[GRADEBOOK]
+    if item.nodeid not in book.checks or report.when == "teardown" and report.passed:
+        return report
+    if report.passed and report.when == "call":
+        book.record(item.nodeid, "passed", "")
+    elif report.failed or report.skipped:
+        status, message = verdict(call.excinfo, book, item)
+        printed = clean_text(engine_of(item.config).printed().strip(), PRINTED_LIMIT)
+        if printed and status not in ("not started", "skipped"):
+            message += "\nYour code printed:\n" + "\n".join("    | " + line for line in printed.splitlines())
+        if report.skipped:
+            status = "skipped"
+        book.record(item.nodeid, status, message)
+        if report.failed and not item.config.getoption("--show-traceback"):
+            report.longrepr = message
+        elif report.failed:
+            report.longrepr = f"{message}\n\n{report.longrepr}"
+    return report
+
+
+def verdict(excinfo, book, item) -> tuple[str, str]:
+    """The status and learner-facing message of a check that did not pass."""
+    if excinfo is None:
+        return "error", "the check did not run."
+    error = excinfo.value
+    extra = ""
+    if isinstance(error, BaseExceptionGroup):
+        inner = error.exceptions
+        extra = f"\n(and {len(inner) - 1} other failure(s) on other inputs)" if len(inner) > 1 else ""
+        error = inner[0]
+    notes = "\n".join(n for n in getattr(error, "__notes__", []) if not n.startswith("You can"))
+    if notes:
+        extra += "\n" + notes
+    if isinstance(error, NotStarted):
+        return "not started", str(error)
+    if isinstance(error, CheckTimeout):
+        return "timed out", str(error) + extra
+    if isinstance(error, RunDeadline):
+        return "not run", str(error)
+    if isinstance(error, ExerciseImportError):
+        if book.first_import_error_shown(error.module_path, item.nodeid):
+            return "failed", str(error)
+        return "failed", f"{error.module_path} could not be imported (the error is shown under the first check of this exercise)."
+    if isinstance(error, (CheckFailure, MissingName)):
+        return "failed", str(error) + extra
+    if isinstance(error, pytest.skip.Exception):
+        return "skipped", str(error)
+    if isinstance(error, pytest.fail.Exception):
+        return "failed", str(error) + extra
+    if isinstance(error, StudentRaised):
+        return "failed", f"your code raised {describe_student_error(error)}{extra}"
+    description = f"{type(error).__name__}: {clean_text(error, 1000)}"
+    return "failed", f"the check could not use what your code returned: {description}{extra}"
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+_collection_errors: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    book = config.stash[GRADEBOOK]
+    if not book.checks:
+        return
+    for line in book.table_lines():
+        terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    engine = session.config.stash.get(ENGINE, None)
+    if engine is not None:
+        engine.shutdown()  # every worker, and all they started, is dead before the files are written
+    book = session.config.stash.get(GRADEBOOK, None)
+    if book is None:
+        return
+    crash = None
+    if _collection_errors:
+        crash = "some checks could not be collected:\n" + "\n".join(_collection_errors)
+    elif exitstatus == pytest.ExitCode.INTERRUPTED:
+        crash = "the grading run was interrupted before it finished."
+    elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        crash = "the grading run stopped with an internal error."
+    book.write(crash=crash, duration=time.time() - book.started)
+
+
+def pytest_internalerror(excrepr, excinfo):
+    for engine in Engine.live:
+        engine.shutdown()
+    for book in results.Gradebook.live:
+        book.write(crash=f"internal error: {excinfo.exconly()}", duration=0.0)

@@ -1,0 +1,284 @@
+"""Plain data between the grader and a worker: framing and a codec.
+
+A message is a JSON header followed by raw buffers::
+
+    8 bytes   big-endian length of the header
+    header    UTF-8 JSON; ``header["buffers"]`` lists the length of each buffer
+    buffers   the bytes of each buffer, back to back
+
+Values travel as a JSON tree in which anything JSON cannot say is a tagged
+object (``{"$tuple": [...]}``, ``{"$array": buffer index}``, ...). Arrays travel
+as ``.npy`` bytes and are read back with ``allow_pickle=False``: nothing that
+crosses can carry code, and neither side ever unpickles what the other sent.
+
+This module is copied into each worker's private runtime folder and imported
+there with ``python -I``: it uses only the standard library and NumPy (NumPy
+lazily, so a worker can start before it is imported).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import select
+import struct
+import time
+
+# A worker is untrusted: whatever it sends is read within these bounds, so a
+# flood of output costs the check that caused it, not the grader's memory.
+MAX_HEADER_BYTES = 64 * 2**20
+MAX_MESSAGE_BYTES = 2**30
+MAX_DEPTH = 64
+MAX_TEXT = 2_000  # characters of student text (messages, reprs) kept per item
+
+LENGTH = struct.Struct(">Q")
+
+
+class ChannelClosed(EOFError):
+    """The other side closed the channel (a worker that died or exited)."""
+
+
+class ChannelTimeout(TimeoutError):
+    """No complete message arrived before the deadline."""
+
+
+class ProtocolError(ValueError):
+    """What arrived is not a message this protocol allows."""
+
+
+# --------------------------------------------------------------------------
+# Framing
+# --------------------------------------------------------------------------
+
+
+def send(sock, header: dict, buffers: list[bytes] = ()) -> None:
+    """Sends one message: ``header`` (JSON-able) and its raw ``buffers``."""
+    header = dict(header, buffers=[len(b) for b in buffers])
+    body = json.dumps(header, allow_nan=True, separators=(",", ":")).encode()
+    sock.sendall(LENGTH.pack(len(body)) + body)
+    for buffer in buffers:
+        sock.sendall(buffer)
+
+
+def receive(sock, deadline: float | None = None) -> tuple[dict, list[bytes]]:
+    """Receives one message, waiting at most until ``deadline`` (``time.monotonic``).
+
+    Raises:
+        ChannelTimeout: the deadline passed first.
+        ChannelClosed: the other side closed the channel.
+        ProtocolError: the message is malformed or too large.
+    """
+    (size,) = LENGTH.unpack(_read_exactly(sock, LENGTH.size, deadline))
+    if size > MAX_HEADER_BYTES:
+        raise ProtocolError(f"a message header of {size:,} bytes (the limit is {MAX_HEADER_BYTES:,})")
+    try:
+        header = json.loads(_read_exactly(sock, size, deadline))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProtocolError(f"a message header that is not JSON ({error})") from None
+    lengths = header.get("buffers") if isinstance(header, dict) else None
+    if not isinstance(lengths, list) or not all(isinstance(n, int) and n >= 0 for n in lengths):
+        raise ProtocolError("a message without a valid list of buffer lengths")
+    if sum(lengths) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"a message of {sum(lengths):,} bytes (the limit is {MAX_MESSAGE_BYTES:,})")
+    return header, [_read_exactly(sock, n, deadline) for n in lengths]
+
+
+def _read_exactly(sock, count: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], count
+    while remaining:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChannelTimeout()
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                raise ChannelTimeout()
+        chunk = sock.recv(min(remaining, 1 << 22))
+        if not chunk:
+            raise ChannelClosed()
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+# --------------------------------------------------------------------------
+# Codec of plain values
+# --------------------------------------------------------------------------
+
+
+def encode(value, buffers: list[bytes], extension=None, _depth: int = 0):
+    """Returns a JSON-able tree for ``value``, appending raw data to ``buffers``.
+
+    Args:
+        value: None, bool, int, float, str, bytes, list, tuple, dict, set,
+            NumPy arrays and scalars, ``pathlib`` paths, or whatever
+            ``extension`` knows.
+        buffers: receives array bytes; the tree refers to them by index.
+        extension: ``extension(value, buffers) -> tree or None`` for other
+            types (Keras models, figures, datasets); None means "not mine".
+    Returns:
+        The tree. A value no codec knows becomes ``{"$opaque": ...}``: its type
+        name and a short repr, never the object.
+    """
+    if _depth > MAX_DEPTH:
+        return {"$opaque": {"type": type(value).__name__, "repr": "(nested too deeply)"}}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    nested = lambda v: encode(v, buffers, extension, _depth + 1)  # noqa: E731
+    if type(value) is list:
+        return {"$list": [nested(v) for v in value]}
+    if type(value) is tuple:
+        return {"$tuple": [nested(v) for v in value]}
+    if type(value) is dict:
+        return {"$dict": [[nested(k), nested(v)] for k, v in value.items()]}
+    if type(value) in (set, frozenset):
+        return {"$set": [nested(v) for v in value]}
+    if type(value) is bytes:
+        buffers.append(value)
+        return {"$bytes": len(buffers) - 1}
+    numpy = _numpy_if_loaded()
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray) and type(value) is numpy.ndarray:
+            return _encode_array(value, buffers, numpy)
+        if isinstance(value, numpy.generic):
+            return {"$npscalar": _encode_array(numpy.asarray(value), buffers, numpy)}
+    if type(value).__module__ == "pathlib":
+        return {"$path": str(value)}
+    if extension is not None:
+        tree = extension(value, buffers)
+        if tree is not None:
+            return tree
+    if isinstance(value, (list, tuple, dict, int, float, str)):  # subclasses: judged as their base type
+        base = next(t for t in (bool, int, float, str, list, tuple, dict) if isinstance(value, t))
+        return nested(base(value))
+    return {"$opaque": {"type": type(value).__name__, "repr": safe_repr(value)}}
+
+
+def _encode_array(array, buffers, numpy):
+    if array.dtype.hasobject or array.dtype.kind == "V":
+        return {"$opaque": {"type": f"numpy array of dtype {array.dtype}", "repr": safe_repr(array)}}
+    out = io.BytesIO()
+    numpy.save(out, numpy.ascontiguousarray(array) if array.ndim else array, allow_pickle=False)
+    buffers.append(out.getvalue())
+    return {"$array": len(buffers) - 1}
+
+
+def _numpy_if_loaded():
+    import sys
+
+    return sys.modules.get("numpy")
+
+
+def decode(tree, buffers: list[bytes], extensions: dict | None = None, _depth: int = 0):
+    """The value ``encode`` made ``tree`` from.
+
+    Args:
+        extensions: ``{tag: function(payload, buffers)}`` for tags beyond the
+            plain ones (``"$keras"``, ``"$figure"``, ...).
+    Raises:
+        ProtocolError: an unknown tag or a malformed tree.
+    """
+    if _depth > MAX_DEPTH + 8:
+        raise ProtocolError("a value nested too deeply")
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    if not isinstance(tree, dict) or len(tree) != 1:
+        raise ProtocolError(f"a malformed value ({type(tree).__name__})")
+    ((tag, payload),) = tree.items()
+    nested = lambda t: decode(t, buffers, extensions, _depth + 1)  # noqa: E731
+    if tag == "$list":
+        return [nested(v) for v in _expect(payload, list)]
+    if tag == "$tuple":
+        return tuple(nested(v) for v in _expect(payload, list))
+    if tag == "$dict":
+        return {_hashable(nested(k)): nested(v) for k, v in _expect(payload, list)}
+    if tag == "$set":
+        return {_hashable(nested(v)) for v in _expect(payload, list)}
+    if tag == "$float":
+        if payload not in ("nan", "inf", "-inf"):
+            raise ProtocolError(f"a malformed float {payload!r}")
+        return float(payload)
+    if tag == "$bytes":
+        return _buffer(buffers, payload)
+    if tag == "$array":
+        return _decode_array(_buffer(buffers, payload))
+    if tag == "$npscalar":
+        return nested(payload)[()]
+    if tag == "$path":
+        import pathlib
+
+        return pathlib.Path(_expect(payload, str))
+    if tag == "$opaque":
+        payload = _expect(payload, dict)
+        return Opaque(str(payload.get("type", "?"))[:200], str(payload.get("repr", ""))[:MAX_TEXT])
+    if extensions and tag in extensions:
+        return extensions[tag](payload, buffers)
+    raise ProtocolError(f"an unknown tag {tag!r}")
+
+
+def _decode_array(raw: bytes):
+    import numpy
+
+    try:
+        array = numpy.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as error:
+        raise ProtocolError(f"an array that is not plain .npy data ({error})") from None
+    return array
+
+
+def _buffer(buffers, index):
+    if not isinstance(index, int) or not 0 <= index < len(buffers):
+        raise ProtocolError(f"a reference to a missing buffer {index!r}")
+    return buffers[index]
+
+
+def _expect(payload, kind):
+    if not isinstance(payload, kind):
+        raise ProtocolError(f"a malformed value: expected {kind.__name__}, got {type(payload).__name__}")
+    return payload
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        raise ProtocolError("an unhashable dictionary key or set item") from None
+    return value
+
+
+class Opaque:
+    """Stands for an object that cannot cross: its type name and a short repr."""
+
+    def __init__(self, type_name: str, text: str):
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object: {self.text}>"
+
+
+def safe_repr(value, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters; never raises."""
+    try:
+        text = repr(value)
+    except BaseException:  # noqa: BLE001 - a hostile __repr__ gets no say
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def clean_text(text, limit: int = MAX_TEXT) -> str:
+    """Student text as reports may show it: printable, and at most ``limit`` characters.
+
+    Control characters (terminal escapes that could move the cursor and draw
+    over the score table) become ``?``; what is cut is said.
+    """
+    text = str(text)
+    cleaned = "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text[: limit + 1])
+    if len(text) > limit:
+        cleaned = cleaned[:limit] + f"... [{len(text) - limit:,} more characters cut]"
+    return cleaned

@@ -1,0 +1,527 @@
+"""The worker: the one process that runs a learner's module.
+
+The grader starts it as ``python -I worker.py FD CONFIG_JSON`` from a private
+copy of this file, ``transport.py`` and ``fence.py``, with a connected socket
+on ``FD`` and stdout/stderr going to a file the grader reads. The worker
+
+1. fences itself (``fence.apply``: file system, network, signals, limits),
+   before NumPy is imported and before any of the learner's code runs;
+2. imports the learner's module from its copy in the worker's folder, and says
+   which names it defines (or why the import failed);
+3. answers calls: ``{"op": "call", "function", "args", "kwargs"}`` -> the
+   result, the arguments the call changed in place, or the exception.
+
+Nothing here judges anything: the worker only reports, as plain data (see
+``transport``), what the learner's code did. The grader, in its own process,
+decides what that is worth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+
+import fence  # noqa: E402
+import transport  # noqa: E402
+
+CONFIG: dict = {}
+SOCKET = None
+# Ids of arguments of the current call (id -> reference) so that a result that
+# is, or contains, an argument says so instead of travelling as a copy.
+ARGUMENT_IDS: dict[int, list] = {}
+
+
+# --------------------------------------------------------------------------
+# Start-up
+# --------------------------------------------------------------------------
+
+
+def main() -> None:
+    run(int(sys.argv[1]), json.loads(sys.argv[2]))
+
+
+def run(fd: int, config: dict) -> None:
+    """Fences this process, imports the learner's module and answers calls on the socket ``fd``."""
+    global SOCKET, CONFIG
+    import socket
+
+    CONFIG = config
+    SOCKET = socket.socket(fileno=fd)
+    os.chdir(CONFIG["workdir"])
+    report = fence.apply(fence.FenceSpec(**CONFIG["fence"]))
+    if report.get("threads") != 1:
+        # Landlock and namespaces bind only the calling thread: a second thread would escape them.
+        transport.send(SOCKET, {"op": "import_error", "fence": report, "error": {
+            "type": "RuntimeError", "bases": ["RuntimeError", "Exception"], "frames": [],
+            "message": "the worker could not fence itself (it had more than one thread)"}})
+        return
+    _block_packages(CONFIG.get("blocked_packages", ()))
+    module, problem = _import_module()
+    if module is None:
+        transport.send(SOCKET, {"op": "import_error", "error": problem, "fence": report})
+        return
+    names = {name: _kind(value) for name, value in vars(module).items() if not name.startswith("__")}
+    transport.send(SOCKET, {"op": "ready", "names": names, "fence": report})
+    _serve(module)
+
+
+def _block_packages(names) -> None:
+    """Makes ``import NAME`` fail for the blocked packages.
+
+    The fence already leaves their folders unreadable, so this is not the
+    barrier; it turns the file system's refusal into a plain ImportError.
+    """
+    for name in names:
+        sys.modules[name] = None
+
+
+def _kind(value) -> str:
+    if isinstance(value, type):
+        return "class"
+    return "function" if callable(value) else "value"
+
+
+def _import_module():
+    import importlib.util
+
+    path, name = CONFIG["module_file"], CONFIG["module_name"]
+    started = time.monotonic()
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        return None, {"type": "SyntaxError", "bases": ["SyntaxError"], "message": transport.clean_text(error.msg),
+                      "filename": error.filename, "lineno": error.lineno, "offset": error.offset,
+                      "text": transport.clean_text(error.text or "", 500), "frames": []}
+    except BaseException as error:  # noqa: BLE001 - every failure of the learner's import is reported
+        return None, describe_error(error)
+    finally:
+        CONFIG["import_seconds"] = time.monotonic() - started
+    return module, None
+
+
+# --------------------------------------------------------------------------
+# Calls
+# --------------------------------------------------------------------------
+
+
+def _serve(module) -> None:
+    while True:
+        try:
+            header, buffers = transport.receive(SOCKET)
+        except transport.ChannelClosed:
+            return
+        if header.get("op") == "stop":
+            return
+        if header.get("op") == "call":
+            _answer(module, header, buffers)
+
+
+def _answer(module, header: dict, buffers: list[bytes]) -> None:
+    out: list[bytes] = []
+    try:
+        args = transport.decode(header["args"], buffers, DECODERS)
+        kwargs = transport.decode(header["kwargs"], buffers, DECODERS)
+    except BaseException as error:  # noqa: BLE001
+        transport.send(SOCKET, {"op": "failed", "why": f"the worker could not read the arguments: {error!r}"})
+        return
+    _set_environment(header.get("environ", {}))
+    references = [["arg", i] for i in range(len(args))] + [["kwarg", k] for k in kwargs]
+    values = list(args) + list(kwargs.values())
+    ARGUMENT_IDS.clear()
+    ARGUMENT_IDS.update({id(v): r for v, r in zip(values, references) if not _is_immutable(v)})
+    snapshots = [snapshot(v) for v in values]
+    function = getattr(module, header["function"], None)
+    try:
+        result = function(*args, **kwargs)
+    except BaseException as error:  # noqa: BLE001 - the exception is the learner's answer
+        reply = {"op": "raised", "error": describe_error(error)}
+    else:
+        try:
+            reply = {"op": "returned", "value": encode_result(result, out, header.get("options", {}))}
+        except BaseException as error:  # noqa: BLE001
+            reply = {"op": "raised", "error": describe_error(error), "while": "reading the result"}
+    try:
+        reply["changed"] = [[r, encode_changed(v, s, out)] for r, v, s in zip(references, values, snapshots)
+                            if s is not None and changed(v, s)]
+    except BaseException as error:  # noqa: BLE001
+        reply["changed"], reply["changed_error"] = [], transport.safe_repr(error)
+    ARGUMENT_IDS.clear()
+    transport.send(SOCKET, reply, out)
+
+
+def _set_environment(overrides: dict) -> None:
+    """Applies the variables a check set for this call (KERAS_HOME, HOME); None unsets one."""
+    for name in CONFIG.get("synced_environ", ()):
+        value = overrides.get(name, CONFIG["environ_defaults"].get(name))
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _is_immutable(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, bytes, tuple, frozenset))
+
+
+def describe_error(error: BaseException) -> dict:
+    """An exception as plain data: its type, the builtin types it derives from, its message, the learner's frames."""
+    bases = [t.__name__ for t in type(error).__mro__ if t.__module__ == "builtins"]
+    frames = []
+    module_file = os.path.realpath(CONFIG.get("module_file", ""))
+    for frame in traceback.extract_tb(error.__traceback__):
+        if os.path.realpath(frame.filename) == module_file:
+            frames.append([frame.lineno, frame.name, transport.clean_text(frame.line or "", 300)])
+    try:
+        message = str(error)
+    except BaseException:  # noqa: BLE001 - a hostile __str__ gets no say
+        message = "(the exception's message could not be read)"
+    described = {"type": transport.clean_text(type(error).__name__, 100), "bases": bases,
+                 "message": transport.clean_text(message), "frames": frames[-3:]}
+    if isinstance(error, SystemExit):
+        described["code"] = transport.safe_repr(error.code)
+    return described
+
+
+# --------------------------------------------------------------------------
+# Objects beyond plain data: Keras models, tensors, datasets, figures
+# --------------------------------------------------------------------------
+
+
+def encode_result(value, out: list[bytes], options: dict):
+    """Encodes what the learner's function returned."""
+    return transport.encode(value, out, lambda v, o: _encode_object(v, o, options))
+
+
+def _encode_object(value, out, options):
+    reference = ARGUMENT_IDS.get(id(value))
+    if reference is not None:
+        return {"$argument": reference}
+    module = type(value).__module__ or ""
+    if module.startswith(("keras", "tensorflow", "tf_keras")):
+        keras = sys.modules.get("keras")
+        tf = sys.modules.get("tensorflow")
+        if keras is not None and isinstance(value, keras.Model):
+            return {"$keras": encode_model(value, out)}
+        if tf is not None and isinstance(value, tf.data.Dataset):
+            return {"$dataset": record_dataset(value, out, options)}
+        if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)) or (
+                keras is not None and isinstance(value, keras.Variable)):
+            return {"$tensor": transport.encode(keras.ops.convert_to_numpy(value) if keras else value.numpy(), out)}
+        if keras is not None and isinstance(value, keras.callbacks.History):
+            return {"$history": transport.encode(dict(value.history), out)}
+    if module.startswith("matplotlib"):
+        figure_class = sys.modules["matplotlib.figure"].Figure
+        if isinstance(value, figure_class):
+            return {"$figure": transport.encode(describe_figure(value), out)}
+    return None
+
+
+def encode_model(model, out: list[bytes]) -> dict:
+    """A Keras model as a ``.keras`` archive, plus which of its layers are arguments of the call."""
+    import warnings
+
+    path = os.path.join(CONFIG["workdir"], f"model-{time.monotonic_ns()}.keras")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' own notes on saving are not the learner's output
+            model.save(path)
+        with open(path, "rb") as archive:
+            out.append(archive.read())
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+    embedded = [[index, ARGUMENT_IDS[id(layer)]] for index, layer in enumerate(model.layers)
+                if id(layer) in ARGUMENT_IDS]
+    return {"archive": len(out) - 1, "embedded": embedded, "class": type(model).__name__}
+
+
+def record_dataset(dataset, out, options) -> dict:
+    """A ``tf.data`` dataset as the elements of ``passes`` passes over it (what a check reads)."""
+    import tensorflow as tf
+
+    passes = int(options.get("dataset_passes", 2))
+    limit = int(options.get("dataset_elements", 2_000))
+    cardinality = int(dataset.cardinality().numpy())
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        passes = 1
+    recorded = []
+    for _ in range(passes):
+        elements = []
+        for element in dataset:
+            if len(elements) >= limit:
+                break
+            elements.append(transport.encode(tf.nest.map_structure(lambda t: t.numpy(), element), out))
+        recorded.append(elements)
+    return {"passes": recorded, "cardinality": cardinality, "spec": describe_spec(dataset.element_spec)}
+
+
+def describe_spec(spec):
+    """A dataset's ``element_spec`` as plain data."""
+    import tensorflow as tf
+
+    if isinstance(spec, tf.TensorSpec):
+        return {"shape": None if spec.shape.rank is None else list(spec.shape.as_list()), "dtype": spec.dtype.name}
+    if isinstance(spec, tuple):
+        return {"tuple": [describe_spec(s) for s in spec]}
+    if isinstance(spec, dict):
+        return {"dict": [[k, describe_spec(s)] for k, s in spec.items()]}
+    raise TypeError(f"a dataset element of type {type(spec).__name__}")
+
+
+def tensor_spec(described):
+    import tensorflow as tf
+
+    if "tuple" in described:
+        return tuple(tensor_spec(s) for s in described["tuple"])
+    if "dict" in described:
+        return {k: tensor_spec(s) for k, s in described["dict"]}
+    return tf.TensorSpec(described["shape"], tf.dtypes.as_dtype(described["dtype"]))
+
+
+def describe_figure(figure) -> dict:
+    """What a Matplotlib figure shows, as plain data: every axes and every drawn series."""
+    import numpy as np
+
+    axes = []
+    for ax in figure.axes:
+        legend = ax.get_legend()
+        lines = [{
+            "x": np.asarray(line.get_xdata(), dtype=float), "y": np.asarray(line.get_ydata(), dtype=float),
+            "label": str(line.get_label()), "marker": str(line.get_marker()), "linestyle": str(line.get_linestyle()),
+            "color": [float(c) for c in _rgba(line.get_color())], "visible": bool(line.get_visible()),
+        } for line in ax.get_lines()]
+        collections = []
+        for collection in ax.collections:
+            offsets = np.asarray(collection.get_offsets(), dtype=float).reshape(-1, 2)
+            collections.append({
+                "kind": type(collection).__name__, "offsets": offsets, "label": str(collection.get_label()),
+                "visible": bool(collection.get_visible()),
+                "facecolors": np.asarray(collection.get_facecolor(), dtype=float).reshape(-1, 4),
+                "sizes": np.asarray(collection.get_sizes(), dtype=float).reshape(-1),
+            })
+        axes.append({
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "position": [float(v) for v in ax.get_position().bounds], "lines": lines, "collections": collections,
+            "legend": None if legend is None else [t.get_text() for t in legend.get_texts()],
+            "xscale": ax.get_xscale(), "yscale": ax.get_yscale(),
+        })
+    title = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) is not None else ""
+    return {"axes": axes, "suptitle": title, "size": [float(v) for v in figure.get_size_inches()]}
+
+
+def _rgba(color):
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(color)
+
+
+def snapshot(value):
+    """What is needed to tell whether a call changed ``value`` in place (None: cannot change)."""
+    import copy
+
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and type(value) is numpy.ndarray:
+        return value.copy()
+    if type(value) in (list, dict, set):
+        try:
+            return ("container", copy.deepcopy(value))
+        except Exception:  # noqa: BLE001
+            return None
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.Model):
+        return ("model", model_state(value))
+    return None
+
+
+def model_state(model):
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    return {
+        "trainable": [layer.trainable for layer in _all_layers(model)] + [model.trainable],
+        "weights": [w.copy() for w in model.get_weights()],
+        # Each compile() makes a new compile-config object: a new one means "recompiled", while a
+        # learning rate assigned in place only changes the config's content.
+        "compile": (id(getattr(model, "_compile_config", None)), json.dumps(compile_config, sort_keys=True, default=str)),
+    }
+
+
+def _all_layers(model):
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers"):
+            found += _all_layers(layer)
+    return found
+
+
+def changed(value, before) -> bool:
+    import numpy
+
+    if isinstance(before, numpy.ndarray):
+        return value.shape != before.shape or not numpy.array_equal(value, before, equal_nan=True)
+    kind, state = before
+    if kind == "container":
+        try:
+            return not _same(value, state)
+        except Exception:  # noqa: BLE001
+            return True
+    now = model_state(value)
+    return (now["trainable"] != state["trainable"] or now["compile"] != state["compile"]
+            or len(now["weights"]) != len(state["weights"])
+            or any(not numpy.array_equal(a, b) for a, b in zip(now["weights"], state["weights"])))
+
+
+def _same(a, b) -> bool:
+    import numpy
+
+    if isinstance(a, numpy.ndarray) or isinstance(b, numpy.ndarray):
+        return isinstance(a, numpy.ndarray) and isinstance(b, numpy.ndarray) and numpy.array_equal(a, b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def encode_changed(value, before, out):
+    """An argument the call changed in place, as the grader will see it.
+
+    A model travels as its trainable flags, whether it was recompiled (and
+    how), and whether its weights changed: no archive.
+    """
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.Model):
+        import numpy
+
+        _forget_loaded(value)
+        state, old = model_state(value), before[1]
+        weights_changed = len(state["weights"]) != len(old["weights"]) or not all(
+            a.shape == b.shape and numpy.array_equal(a, b) for a, b in zip(state["weights"], old["weights"]))
+        recompiled = state["compile"][0] != old["compile"][0]
+        return {"$model_state": transport.encode({
+            "recompiled": recompiled, "trainable": state["trainable"], "weights_changed": weights_changed,
+            "compile_config": value.get_compile_config() if recompiled and value.compiled else None,
+            "learning_rate": _learning_rate(value),
+        }, out)}
+    ARGUMENT_IDS.pop(id(value), None)
+    return transport.encode(value, out, lambda v, o: _encode_object(v, o, {}))
+
+
+def _learning_rate(model) -> float | None:
+    try:
+        return float(model.optimizer.learning_rate.numpy())
+    except Exception:  # noqa: BLE001 - no optimizer, or a schedule
+        return None
+
+
+LOADED_MODELS: dict[str, object] = {}  # archive digest -> model, while no call has changed it
+
+
+def _forget_loaded(model) -> None:
+    for digest, cached in list(LOADED_MODELS.items()):
+        if cached is model:
+            del LOADED_MODELS[digest]
+
+
+def decode_model(payload, buffers):
+    """A model the grader passes in: loaded from its ``.keras`` archive, compiled as it was.
+
+    The same archive passed again (Grad-CAM on 50 images with one model)
+    reuses the model loaded the first time, unless a call changed it since.
+    """
+    import hashlib
+
+    raw = transport._buffer(buffers, payload["archive"])
+    digest = hashlib.sha256(raw).hexdigest() + json.dumps(payload.get("trainable"))
+    if digest in LOADED_MODELS:
+        return LOADED_MODELS[digest]
+    model = _load_model(payload, raw)
+    if len(LOADED_MODELS) >= 8:
+        LOADED_MODELS.pop(next(iter(LOADED_MODELS)))
+    LOADED_MODELS[digest] = model
+    return model
+
+
+def _load_model(payload, raw):
+    import keras
+
+    path = os.path.join(CONFIG["workdir"], f"argument-{time.monotonic_ns()}.keras")
+    with open(path, "wb") as archive:
+        archive.write(raw)
+    try:
+        model = keras.saving.load_model(path, compile=True, safe_mode=True)
+    finally:
+        os.remove(path)
+    if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
+        # Loading added the layers one by one; rebuild once so that each layer's
+        # ``.output`` belongs to the model's graph (see grader.objects.fresh_graph).
+        for layer in model.layers:
+            layer._inbound_nodes.clear()
+            layer._outbound_nodes.clear()
+        model._maybe_rebuild()
+    flags = payload.get("trainable")
+    if flags:
+        for layer, flag in zip(_all_layers(model), flags[:-1]):
+            layer.trainable = flag
+        model.trainable = flags[-1]
+    return model
+
+
+def decode_dataset(payload, buffers):
+    """A dataset the grader passes in: each pass is read from the grader as the learner's code iterates.
+
+    The grader iterates its own dataset, so a dataset that reshuffles on
+    every pass does so here too, and a check can count the passes taken.
+    """
+    import tensorflow as tf
+
+    handle, cardinality = payload["handle"], payload["cardinality"]
+    spec = tensor_spec(payload["spec"])
+
+    def one_pass():
+        transport.send(SOCKET, {"op": "dataset", "handle": handle, "action": "open"})
+        while True:
+            header, data = transport.receive(SOCKET)
+            if header.get("end"):
+                return
+            yield transport.decode(header["element"], data)
+            transport.send(SOCKET, {"op": "dataset", "handle": handle, "action": "next"})
+
+    dataset = tf.data.Dataset.from_generator(one_pass, output_signature=spec)
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        return dataset.repeat()
+    if cardinality >= 0:
+        return dataset.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return dataset
+
+
+def decode_history(payload, buffers):
+    import keras
+
+    history = keras.callbacks.History()
+    history.history = transport.decode(payload, buffers)
+    return history
+
+
+def decode_tensor(payload, buffers):
+    import tensorflow as tf
+
+    return tf.constant(transport.decode(payload, buffers))
+
+
+DECODERS = {"$keras": decode_model, "$dataset_handle": decode_dataset, "$history": decode_history,
+            "$tensor": decode_tensor}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""``python -m grader grade``: only the exercise modules of a submission are graded, with the
+instructor's own checks; an instructor's secret seed changes the inputs, reproducibly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import ROOT
+
+REFERENCE = (ROOT / "solutions" / "conv.py").read_text()
+
+
+def grade(*arguments, timeout=300, env=None):
+    """Runs ``python -m grader grade ARGUMENTS``; returns the finished process."""
+    return subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, arguments)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def classroom_of(path):
+    return json.loads(path.read_text())
+
+
+def test_submission_folder_with_its_own_pytest_setup_is_graded_by_the_instructors_checks(tmp_path):
+    submission = tmp_path / "student"
+    (submission / "exercises").mkdir(parents=True)
+    (submission / "exercises" / "conv.py").write_text(REFERENCE)
+    # Everything here would change the grade if pytest read it: none of it may be read.
+    (submission / "conftest.py").write_text("import pytest\n@pytest.hookimpl(tryfirst=True)\n"
+                                            "def pytest_runtest_makereport(item, call):\n    raise SystemExit(0)\n")
+    (submission / "pytest.ini").write_text("[pytest]\naddopts = -p no:grader --co\n")
+    (submission / "checks").mkdir()
+    (submission / "checks" / "test_conv.py").write_text("def test_nothing():\n    pass\n")
+    (submission / "exercises" / "numpy.py").write_text("raise SystemExit('shadowed numpy')\n")
+    result = tmp_path / "classroom.json"
+    run = grade(submission, "--exercise", "conv", "--classroom-json", result)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert classroom_of(result)["score"] == classroom_of(result)["max_score"] == 25
+    assert "exercises/conv.py" in run.stdout or "All checks pass" in run.stdout
+
+
+def test_zip_of_flat_modules_and_partial_marks(tmp_path):
+    archive = tmp_path / "upload.zip"
+    broken_pool = REFERENCE.replace(".max(axis=(3, 4))", ".mean(axis=(3, 4))")
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("my-work/conv.py", broken_pool)  # one top folder, as zipping a folder makes
+    result = tmp_path / "classroom.json"
+    run = grade(archive, "--exercise", "conv", "--classroom-json", result)
+    assert run.returncode == 1
+    graded = classroom_of(result)
+    assert 0 < graded["score"] < graded["max_score"], run.stdout[-2000:]
+    assert graded["score"] == sum(t["score"] for t in graded["tests"])
+
+
+def test_missing_module_broken_zip_and_links_are_reported(tmp_path):
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    run = grade(broken)
+    assert run.returncode == 2 and "error:" in run.stderr
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    os.symlink(ROOT / "solutions" / "conv.py", linked / "conv.py")  # the answers, by a link
+    result = tmp_path / "classroom.json"
+    run = grade(linked, "--exercise", "conv", "--classroom-json", result)
+    assert run.returncode == 1
+    assert "a link" in run.stderr
+    assert classroom_of(result)["score"] == 0
+    assert "there is no file exercises/conv.py" in json.dumps(classroom_of(result))
+
+
+def test_json_flags_take_one_submission(tmp_path):
+    run = grade(tmp_path, tmp_path, "--classroom-json", tmp_path / "c.json")
+    assert run.returncode == 2 and "one submission" in run.stderr
+
+
+def test_secret_seed_changes_the_inputs_reproducibly(tmp_path):
+    """A submission that reports a digest of what it was given: the public inputs, or the secret ones."""
+    submission = tmp_path / "probe"
+    submission.mkdir()
+    (submission / "conv.py").write_text(REFERENCE.replace(
+        '    """\n    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)',
+        '    """\n    import hashlib\n    raise ValueError("inputs " + hashlib.sha256(x.tobytes()).hexdigest()[:16])\n'
+        '    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)'))
+    seed_file = tmp_path / "seed"
+
+    def digest(seed: str | None) -> str:
+        result = tmp_path / "classroom.json"
+        arguments = [submission, "--exercise", "conv", "--classroom-json", result]
+        if seed is not None:
+            seed_file.write_text(seed)
+            arguments += ["--grading-seed-file", seed_file]
+        run = grade(*arguments)
+        messages = [t["message"] or "" for t in classroom_of(result)["tests"] if "leave their input" in t["name"]]
+        assert messages and "inputs " in messages[0], run.stdout[-2000:]
+        return messages[0].split("inputs ", 1)[1][:16]
+
+    public = digest(None)
+    assert digest(None) == public, "the public grade must be deterministic"
+    secret = digest("course-2026-secret")
+    assert secret != public, "a secret seed must change the generated inputs"
+    assert digest("course-2026-secret") == secret, "the same secret seed must give the same inputs"
+
+
+@pytest.mark.parametrize("seed", ["another secret"])
+def test_reference_keeps_full_marks_under_a_secret_seed(tmp_path, seed):
+    submission = tmp_path / "reference"
+    submission.mkdir()
+    (submission / "conv.py").write_text(REFERENCE)
+    seed_file = tmp_path / "seed"
+    seed_file.write_text(seed)
+    run = grade(submission, "--exercise", "conv", "--grading-seed-file", seed_file)
+    assert run.returncode == 0, run.stdout[-3000:]

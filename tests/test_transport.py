@@ -1,0 +1,134 @@
+"""The plain-data transport between grader and worker: what crosses, and what never can."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import pickle
+import socket
+import threading
+
+import numpy as np
+import pytest
+
+from grader import transport
+
+
+def round_trip(value, extension=None, extensions=None):
+    buffers: list[bytes] = []
+    tree = transport.encode(value, buffers, extension)
+    return transport.decode(tree, buffers, extensions)
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, float("inf"), "text", b"bytes", [1, [2, 3]], (1, (2.0, "x")), {"a": 1, 2: (3,)},
+    {1, 2}, pathlib.Path("/tmp/x"),
+])
+def test_plain_values_keep_their_types(value):
+    got = round_trip(value)
+    assert got == value and type(got) is type(value)
+
+
+def test_arrays_and_numpy_scalars_keep_dtype_and_shape():
+    for array in (np.arange(12, dtype=np.float32).reshape(3, 4), np.zeros((0, 2), np.int64), np.array(True),
+                  np.array([1 + 2j])):
+        got = round_trip(array)
+        assert got.dtype == array.dtype and got.shape == array.shape and np.array_equal(got, array)
+    scalar = round_trip(np.float32(1.5))
+    assert isinstance(scalar, np.float32) and scalar == 1.5
+
+
+def test_nan_survives():
+    assert np.isnan(round_trip(float("nan")))
+
+
+def test_unknown_objects_travel_as_their_type_name_only():
+    class Sneaky:
+        def __repr__(self):
+            return "Sneaky()"
+
+        def __reduce__(self):  # a pickle of this would run code: it must never be made
+            raise AssertionError("pickled")
+
+    got = round_trip([Sneaky()])[0]
+    assert isinstance(got, transport.Opaque) and got.type_name == "Sneaky" and "Sneaky()" in repr(got)
+    assert isinstance(round_trip(np.array([object()], dtype=object)), transport.Opaque)
+
+
+def test_a_pickled_array_is_refused():
+    payload = io.BytesIO()
+    np.save(payload, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(transport.ProtocolError, match="not plain .npy"):
+        transport.decode({"$array": 0}, [payload.getvalue()])
+    with pytest.raises(transport.ProtocolError):
+        transport.decode({"$pickle": 0}, [pickle.dumps(print)])
+
+
+@pytest.mark.parametrize("tree", [
+    {"$list": 3}, {"$tuple": [1], "$list": [2]}, {"$array": 5}, {"$float": "1e999"}, {"$mystery": 1}, [1, 2],
+    {"$dict": [[[1], 2]]},
+])
+def test_malformed_trees_are_refused(tree):
+    with pytest.raises(transport.ProtocolError):
+        transport.decode(tree, [])
+
+
+def test_framing_round_trip_and_limits():
+    left, right = socket.socketpair()
+    with left, right:
+        transport.send(left, {"op": "x", "n": 1}, [b"abc", b""])
+        header, buffers = transport.receive(right, deadline=None)
+        assert header["op"] == "x" and buffers == [b"abc", b""]
+        left.sendall(transport.LENGTH.pack(transport.MAX_HEADER_BYTES + 1))
+        with pytest.raises(transport.ProtocolError, match="header"):
+            transport.receive(right, deadline=None)
+
+
+def test_receive_gives_up_at_the_deadline_and_on_close():
+    import time
+
+    left, right = socket.socketpair()
+    with right:
+        started = time.monotonic()
+        with pytest.raises(transport.ChannelTimeout):
+            transport.receive(right, deadline=time.monotonic() + 0.2)
+        assert time.monotonic() - started < 2
+        threading.Thread(target=left.close).start()
+        with pytest.raises(transport.ChannelClosed):
+            transport.receive(right, deadline=time.monotonic() + 5)
+
+
+def test_clean_text_cuts_and_removes_terminal_controls():
+    text = transport.clean_text("\x1b[2J\x1b[HTOTAL 25 / 25" + "x" * 3000, limit=100)
+    assert "\x1b" not in text and text.startswith("?[2J?[HTOTAL") and "more characters cut" in text
+
+
+def test_figures_are_redrawn_from_their_description():
+    from matplotlib.figure import Figure
+
+    from grader import objects
+
+    figure = Figure()
+    ax = figure.add_subplot(1, 2, 1)
+    ax.scatter([1, 2, 3], [0.5, 0.6, 0.7], label="Training acc")
+    ax.plot([1, 2, 3], [0.4, 0.5, 0.55], "b-", label="Validation acc")
+    ax.set_title("Training and validation accuracy")
+    ax.set_xlabel("Epochs")
+    ax.legend()
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(objects.__file__).parent))
+    try:
+        import worker
+    finally:
+        sys.path.pop(0)
+    description = round_trip(worker.describe_figure(figure))
+    rebuilt = objects.rebuild_figure(description)
+    (axes,) = rebuilt.axes
+    assert axes.get_title() == "Training and validation accuracy" and axes.get_xlabel() == "Epochs"
+    (line,) = axes.get_lines()
+    assert list(line.get_ydata()) == [0.4, 0.5, 0.55] and line.get_label() == "Validation acc"
+    (dots,) = axes.collections
+    assert dots.get_offsets().tolist() == [[1, 0.5], [2, 0.6], [3, 0.7]] and dots.get_label() == "Training acc"
+    original = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == original == ["Training acc", "Validation acc"]
