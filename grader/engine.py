@@ -259,6 +259,9 @@ class Worker:
                 "file_bytes": 2**30,
                 "extra_processes": 512,
                 "deny_network": True,
+                # Metadata (chmod, utime, xattrs) is beyond Landlock: the project is mounted read-only.
+                "readonly_paths": [str(ROOT)],
+                "private_tmpfs": _existing("/dev/shm"),
             },
         }
         parent, child = socket.socketpair()

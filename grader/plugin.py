@@ -13,6 +13,7 @@ This process alone decides each verdict and writes the result files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -136,6 +137,7 @@ def pytest_configure(config):
         except OSError as error:
             raise pytest.UsageError(f"--grading-seed-file: {error}") from None
     config.stash[SEED] = grading_seed(seed_text)
+    course.SECRET_SEED[0] = None
     if seed_text:
         settings.register_profile("secret", settings.get_profile("grading"), derandomize=False)
         settings.load_profile("secret")
@@ -175,18 +177,14 @@ def grading_seed(text: str | None) -> int:
     """The seed every check starts from: the public one, or one derived from the instructor's secret."""
     if not text:
         return PUBLIC_SEED
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(f"grading-seed:{text}".encode()).digest()[:4], "big")
 
 
 def item_seed(config, nodeid: str) -> int:
-    seed = config.stash[SEED]
-    if seed == PUBLIC_SEED:
-        return seed
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:4], "big")
+    """One check's seed: the public one for every check, or the secret one mixed with the check's id."""
+    if course.SECRET_SEED[0] is None:
+        return PUBLIC_SEED
+    return int.from_bytes(hashlib.sha256(f"{config.stash[SEED]}:{nodeid}".encode()).digest()[:4], "big")
 
 
 def exercise_name(item_or_module) -> str:
@@ -203,12 +201,6 @@ def exercise(request):
         target_dir, name, f"{request.config.stash[TARGET_LABEL]}/{name}.py",
         blocked_packages=getattr(request.module, "WORKER_BLOCKED_PACKAGES", ()),
     )
-
-
-@pytest.fixture
-def grading_seed_value(request):
-    """This check's seed: fixed for learners, the instructor's secret when grading with one."""
-    return item_seed(request.config, request.node.nodeid)
 
 
 @pytest.fixture(autouse=True)
@@ -243,7 +235,7 @@ def pytest_collection_finish(session):
         item.stash[CHECK_SECONDS] = seconds
         # A grader-side backstop: the engine ends calls into student code at the limit.
         item.add_marker(pytest.mark.timeout(seconds + 30))
-        if config.stash[SEED] != PUBLIC_SEED and hasattr(item.obj, "hypothesis"):
+        if course.SECRET_SEED[0] is not None and hasattr(item.obj, "hypothesis"):
             item.obj._hypothesis_internal_use_seed = item_seed(config, item.nodeid)
         book.add_check(
             nodeid=item.nodeid,
