@@ -152,8 +152,10 @@ def test_smooth_rejects_bad_input(exercise):
     points = np.array([0.5, 0.7, 0.6])
     as_list = [0.5, 0.7, 0.6]
     exercise.smooth_curve(points)
+    points_after = exercise.argument_after(0)
     exercise.smooth_curve(as_list)
-    expect(np.array_equal(points, [0.5, 0.7, 0.6]) and as_list == [0.5, 0.7, 0.6],
+    list_after = exercise.argument_after(0)
+    expect(np.array_equal(points_after, [0.5, 0.7, 0.6]) and list_after == [0.5, 0.7, 0.6],
            "smooth_curve modified the curve it was given; build a new list instead.")
 
 
