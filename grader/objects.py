@@ -96,24 +96,12 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles):
         return {"$keras": {"archive": len(buffers) - 1, "trainable": trainable_flags(value)}}
     if isinstance(value, tf.data.Dataset):
         return {"$dataset_handle": {"handle": handles.add(value), "cardinality": int(value.cardinality().numpy()),
-                                    "spec": describe_spec(value.element_spec)}}
+                                    "spec": transport.describe_spec(value.element_spec)}}
     if isinstance(value, keras.callbacks.History):
         return {"$history": transport.encode(dict(value.history), buffers)}
     if isinstance(value, (tf.Tensor, tf.Variable)):
         return {"$tensor": transport.encode(value.numpy(), buffers)}
     return None
-
-
-def describe_spec(spec):
-    import tensorflow as tf
-
-    if isinstance(spec, tf.TensorSpec):
-        return {"shape": None if spec.shape.rank is None else spec.shape.as_list(), "dtype": spec.dtype.name}
-    if isinstance(spec, tuple):
-        return {"tuple": [describe_spec(s) for s in spec]}
-    if isinstance(spec, dict):
-        return {"dict": [[k, describe_spec(s)] for k, s in spec.items()]}
-    raise TypeError(f"datasets of {type(spec).__name__} elements cannot be passed to student code")
 
 
 class ArchiveCache:
@@ -290,7 +278,7 @@ def recorded_dataset(payload: dict, buffers):
     """A dataset the learner's code returned, as the passes the worker recorded, replayed in order."""
     import tensorflow as tf
 
-    spec = _tensor_spec(payload["spec"])
+    spec = transport.tensor_spec(payload["spec"])
     passes = [[transport.decode(e, buffers) for e in elements] for elements in payload["passes"]]
     state = {"next": 0}
 
@@ -304,16 +292,6 @@ def recorded_dataset(payload: dict, buffers):
     dataset = tf.data.Dataset.from_generator(replay, output_signature=spec)
     cardinality = int(payload.get("cardinality", -2))
     return dataset.apply(tf.data.experimental.assert_cardinality(cardinality)) if cardinality >= 0 else dataset
-
-
-def _tensor_spec(described):
-    import tensorflow as tf
-
-    if "tuple" in described:
-        return tuple(_tensor_spec(s) for s in described["tuple"])
-    if "dict" in described:
-        return {str(k): _tensor_spec(s) for k, s in described["dict"]}
-    return tf.TensorSpec(described["shape"], tf.dtypes.as_dtype(str(described["dtype"])))
 
 
 def rebuild_figure(description: dict):

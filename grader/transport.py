@@ -12,8 +12,9 @@ as ``.npy`` bytes and are read back with ``allow_pickle=False``: nothing that
 crosses can carry code, and neither side ever unpickles what the other sent.
 
 This module is copied into each worker's private runtime folder and imported
-there with ``python -I``: it uses only the standard library and NumPy (NumPy
-lazily, so a worker can start before it is imported).
+there with ``python -I``: it uses only the standard library, NumPy and, for the
+element specs of datasets, TensorFlow (both lazily, so a worker can start
+before they are imported).
 """
 
 from __future__ import annotations
@@ -282,3 +283,34 @@ def clean_text(text, limit: int = MAX_TEXT) -> str:
     if len(text) > limit:
         cleaned = cleaned[:limit] + f"... [{len(text) - limit:,} more characters cut]"
     return cleaned
+
+
+# --------------------------------------------------------------------------
+# Dataset element specs (TensorFlow imported only by a side that has datasets)
+# --------------------------------------------------------------------------
+
+
+def describe_spec(spec):
+    """A ``tf.data`` dataset's ``element_spec`` as plain data."""
+    import tensorflow as tf
+
+    if isinstance(spec, tf.TensorSpec):
+        return {"shape": None if spec.shape.rank is None else spec.shape.as_list(), "dtype": spec.dtype.name}
+    if isinstance(spec, tuple):
+        return {"tuple": [describe_spec(s) for s in spec]}
+    if isinstance(spec, dict):
+        return {"dict": [[k, describe_spec(s)] for k, s in spec.items()]}
+    raise TypeError(f"datasets of {type(spec).__name__} elements cannot cross between processes")
+
+
+def tensor_spec(described):
+    """The ``element_spec`` ``describe_spec`` made ``described`` from."""
+    import tensorflow as tf
+
+    if not isinstance(described, dict):
+        raise ProtocolError("a malformed dataset element spec")
+    if "tuple" in described:
+        return tuple(tensor_spec(s) for s in described["tuple"])
+    if "dict" in described:
+        return {str(k): tensor_spec(s) for k, s in described["dict"]}
+    return tf.TensorSpec(described["shape"], tf.dtypes.as_dtype(str(described["dtype"])))

@@ -91,7 +91,6 @@ def _import_module():
     import importlib.util
 
     path, name = CONFIG["module_file"], CONFIG["module_name"]
-    started = time.monotonic()
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -103,8 +102,6 @@ def _import_module():
                       "text": transport.clean_text(error.text or "", 500), "frames": []}
     except BaseException as error:  # noqa: BLE001 - every failure of the learner's import is reported
         return None, describe_error(error)
-    finally:
-        CONFIG["import_seconds"] = time.monotonic() - started
     return module, None
 
 
@@ -261,30 +258,7 @@ def record_dataset(dataset, out, options) -> dict:
                 break
             elements.append(transport.encode(tf.nest.map_structure(lambda t: t.numpy(), element), out))
         recorded.append(elements)
-    return {"passes": recorded, "cardinality": cardinality, "spec": describe_spec(dataset.element_spec)}
-
-
-def describe_spec(spec):
-    """A dataset's ``element_spec`` as plain data."""
-    import tensorflow as tf
-
-    if isinstance(spec, tf.TensorSpec):
-        return {"shape": None if spec.shape.rank is None else list(spec.shape.as_list()), "dtype": spec.dtype.name}
-    if isinstance(spec, tuple):
-        return {"tuple": [describe_spec(s) for s in spec]}
-    if isinstance(spec, dict):
-        return {"dict": [[k, describe_spec(s)] for k, s in spec.items()]}
-    raise TypeError(f"a dataset element of type {type(spec).__name__}")
-
-
-def tensor_spec(described):
-    import tensorflow as tf
-
-    if "tuple" in described:
-        return tuple(tensor_spec(s) for s in described["tuple"])
-    if "dict" in described:
-        return {k: tensor_spec(s) for k, s in described["dict"]}
-    return tf.TensorSpec(described["shape"], tf.dtypes.as_dtype(described["dtype"]))
+    return {"passes": recorded, "cardinality": cardinality, "spec": transport.describe_spec(dataset.element_spec)}
 
 
 def describe_figure(figure) -> dict:
@@ -486,7 +460,7 @@ def decode_dataset(payload, buffers):
     import tensorflow as tf
 
     handle, cardinality = payload["handle"], payload["cardinality"]
-    spec = tensor_spec(payload["spec"])
+    spec = transport.tensor_spec(payload["spec"])
 
     def one_pass():
         transport.send(SOCKET, {"op": "dataset", "handle": handle, "action": "open"})
