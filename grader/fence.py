@@ -1274,6 +1274,12 @@ def apply(spec: FenceSpec) -> dict:
             _step(report, "mounts", _set_up_mounts, spec, report)
     if (spec.readonly_paths or spec.private_tmpfs) and not report["mount_namespace"]:
         report["problems"].append("mounts: no mount namespace, so no readonly_paths and no private_tmpfs")
+    shared = {os.path.realpath(p) for p in spec.private_tmpfs if p not in report["private_tmpfs"]}
+    if shared:
+        # A folder meant to be private but still shared is not left writable: it would be a
+        # drop box from one graded submission to the next.
+        spec = dataclasses.replace(spec, write_dirs=[d for d in spec.write_dirs if os.path.realpath(d) not in shared])
+        report["problems"].append(f"private tmpfs not mounted, so not writable: {sorted(shared)}")
     _step(report, "rlimits", _set_rlimits, spec, report)
     abi, reason = _landlock_version()
     report["landlock_abi"] = abi
