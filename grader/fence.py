@@ -776,10 +776,15 @@ def _enter_namespaces(want_network, want_mounts, report):
     Returns:
         ``(network, mounts)``: which namespaces the process is now in.
     """
+    import time
+
     flags = (CLONE_NEWNET if want_network else 0) | (CLONE_NEWNS if want_mounts else 0)
-    error = _unshare_maybe_as_user(flags, report)
-    if error is None:
-        return want_network, want_mounts
+    for attempt in range(5):
+        # Seen failing now and then while other workers' namespaces come and go: try again briefly.
+        error = _unshare_maybe_as_user(flags, report)
+        if error is None:
+            return want_network, want_mounts
+        time.sleep(0.05 * (attempt + 1))
     if not want_network:
         report["problems"].append(f"mount namespace: {error}")
         return False, False
