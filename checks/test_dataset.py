@@ -60,27 +60,31 @@ class DefaultRun:
     result: object
 
 
-_default_runs = {}
+# The learner's run, kept in the grading session's own stash: a batch runner
+# grades many submissions in one process, and a module-level cache would hand
+# one submission's result to the next.
+DEFAULT_RUNS = pytest.StashKey[dict]()
 
 
 @pytest.fixture
-def default_split(exercise, tmp_path_factory):
+def default_split(exercise, tmp_path_factory, request):
     """``make_small_dataset(original, base)`` with the default split sizes.
 
     Run once and shared by the checks that inspect it: copying 4,000 files
     once instead of once per check keeps the grading run quick. An error
     (or a stub's "not started") is raised again in every check that uses it.
     """
-    if exercise.path not in _default_runs:
+    runs = request.config.stash.setdefault(DEFAULT_RUNS, {})
+    if exercise.path not in runs:
         root = tmp_path_factory.mktemp("default_split")
         original = make_flat_folder(root / "original")
         before = snapshot(original)
         base = root / "cats_and_dogs_small"
         try:
-            _default_runs[exercise.path] = DefaultRun(original, before, base, exercise.make_small_dataset(original, base))
+            runs[exercise.path] = DefaultRun(original, before, base, exercise.make_small_dataset(original, base))
         except BaseException as error:  # noqa: BLE001 - shown in each check that needs this run
-            _default_runs[exercise.path] = error
-    return DefaultRunOrError(_default_runs[exercise.path])
+            runs[exercise.path] = error
+    return DefaultRunOrError(runs[exercise.path])
 
 
 class DefaultRunOrError:

@@ -2,6 +2,9 @@
 
 Commands:
     grade SUBMISSION [SUBMISSION ...]   grade folders or zips of exercise modules
+    grade SUBMISSION ... --out DIR      batch re-grading into DIR/gradebook.csv (``grader/batch.py``)
+    release DEST                        the learner's starter repository (``grader/release.py``)
+    gradescope DEST.zip                 a Gradescope autograder zip (``grader/gradescope.py``)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader import gradescope, release
 from grader.course import EXERCISES, ROOT
 from grader.submission import SubmissionError, stage
 
@@ -40,13 +44,43 @@ def main(argv=None) -> int:
                        "(or CHECKS_GRADING_SEED); the seed never appears on a command line")
     grade.add_argument("--show-traceback", action="store_true", help="add pytest's traceback under each failure")
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the score table")
+    batch = grade.add_argument_group(
+        "batch re-grading", "With --out, each SUBMISSION may also be a folder of submissions (as `gh classroom "
+        "clone student-repos` lays them out); the results go to DIR/gradebook.csv and DIR/ID/.")
+    batch.add_argument("--out", type=Path, metavar="DIR",
+                       help="grade every submission into DIR: gradebook.csv and, per submission, its result "
+                       "files, feedback.md and output.txt")
+    batch.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                       help="grade N submissions at a time (default 1; each uses about one core and 1.5 GB)")
+    batch.add_argument("--force", action="store_true",
+                       help="grade again the submissions DIR already holds an up-to-date grade for")
+    batch.add_argument("--dask", metavar="ADDRESS",
+                       help="send the jobs to the Dask scheduler at ADDRESS (pip install -e '.[cluster]'); "
+                       "its workers must run from a checkout of the same course")
+    batch.add_argument("--submitted-only", action="store_true",
+                       help="grade only the exercises each submission contains (e.g. one exercise a week)")
+    batch.add_argument("-x", "--exitfirst", action="store_true",
+                       help="stop grading a submission at its first check that does not pass (for triage)")
+    batch.add_argument("-k", dest="keyword", metavar="EXPRESSION",
+                       help="grade only the checks matching EXPRESSION (as pytest -k), e.g. after fixing one check")
+    batch.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="a progress bar (default: on a terminal only; otherwise one line per submission)")
+    release.add_command(commands)
+    gradescope.add_command(commands)
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade_command(args, parser)
+    if hasattr(args, "run"):
+        return args.run(args)
     return 2
 
 
 def grade_command(args, parser) -> int:
+    if args.out is not None:
+        return batch_command(args, parser)
+    for flag in ("jobs", "force", "dask", "submitted_only", "exitfirst", "keyword"):
+        if getattr(args, flag) not in (None, False, 1):
+            parser.error(f"--{flag.replace('_', '-')} needs --out DIR (batch re-grading).")
     if len(args.submissions) > 1 and (args.gradescope_json or args.classroom_json):
         parser.error("--gradescope-json and --classroom-json take one submission; grade others one at a time.")
     worst = 0
@@ -55,6 +89,37 @@ def grade_command(args, parser) -> int:
             print(f"\n=== {submission}", flush=True)
         worst = max(worst, grade_one(submission, args))
     return worst
+
+
+def batch_command(args, parser) -> int:
+    from grader.batch import BatchError, BatchOptions, grade_batch
+
+    if args.gradescope_json or args.classroom_json:
+        parser.error("with --out, every submission's result files are written into DIR/ID/.")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1.")
+    options = BatchOptions(
+        exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only,
+        check_timeout=args.check_timeout, run_timeout=args.run_timeout, exitfirst=args.exitfirst,
+        keyword=args.keyword, show_traceback=args.show_traceback, seed=read_seed(args), jobs=args.jobs,
+        force=args.force, dask=args.dask, progress=args.progress,
+    )
+    try:
+        return grade_batch(args.submissions, args.out, options)
+    except BatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: the submissions graded so far are saved; run the same command again to go on.",
+              file=sys.stderr)
+        return 130
+
+
+def read_seed(args) -> str | None:
+    """The instructor's secret seed, from --grading-seed-file or CHECKS_GRADING_SEED."""
+    if args.grading_seed_file:
+        return args.grading_seed_file.read_text().strip() or None
+    return os.environ.get("CHECKS_GRADING_SEED") or None
 
 
 def grade_one(submission: Path, args) -> int:
@@ -73,8 +138,7 @@ def grade_one(submission: Path, args) -> int:
             f"--target={staged.folder}", "--target-label=exercises",
             f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider",
         ]
-        seed = args.grading_seed_file.read_text().strip() if args.grading_seed_file else os.environ.get(
-            "CHECKS_GRADING_SEED")
+        seed = read_seed(args)
         seed_file = None
         if seed:
             # A file only this user can read, outside every folder a worker may read.

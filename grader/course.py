@@ -22,11 +22,17 @@ def resolve_target(target: str) -> Path:
         target: "exercises", "solutions", or a path to any folder with modules
             of the same names (used for the project's mutant tests).
     Raises:
-        ValueError: no such folder.
+        ValueError: no such folder; for "solutions" in a learner's release
+            (which has none), a message that says so.
     """
     path = Path(target)
     if not path.is_absolute():
         path = ROOT / path if (ROOT / path).is_dir() else Path.cwd() / path
+    if not path.is_dir() and Path(target).parts == ("solutions",):
+        raise ValueError(
+            "--target 'solutions': the reference solutions are not part of this release of the course. "
+            "Grade your own work with `pytest checks` (the default, --target=exercises)."
+        )
     if not path.is_dir():
         raise ValueError(
             f"--target {target!r}: no such folder. Use 'exercises' (your work), "
@@ -42,3 +48,15 @@ def relative_path(path: Path | str) -> str:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
         return str(path)
+
+
+def course_fingerprint() -> str:
+    """A short hash of the checks and the grading engine: two checkouts that grade alike share it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in ("checks", "grader"):
+        for path in sorted((ROOT / folder).glob("*.py")):
+            digest.update(f"{folder}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

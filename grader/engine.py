@@ -58,6 +58,9 @@ SYNCED_ENVIRON = ("KERAS_HOME", "HOME")
 TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
 
 
+SWEEP_SECONDS = 10.0  # the sweep goes on while anything a worker left keeps running, up to this
+
+
 class Engine:
     """Starts, feeds and kills the workers of one grading run.
 
@@ -69,14 +72,15 @@ class Engine:
     """
 
     live: list["Engine"] = []  # engines of this process, for the internal-error hook
+    # A batch runner grades many submissions one after the other: it keeps one
+    # zygote for all of them (it holds no learner code, only imported libraries).
+    keep_zygote = False
+    _kept_zygote: "Zygote | None" = None
 
     def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
         Engine.live.append(self)
         self.root = Path(tempfile.mkdtemp(prefix="grader-"))
-        self.runtime = self.root / "runtime"
-        self.runtime.mkdir()
-        for name in RUNTIME_FILES:
-            shutil.copyfile(PACKAGE / name, self.runtime / name)
+        self.runtime = _copy_runtime(self.root / "runtime")
         self.shared_dirs = [str(Path(d).resolve()) for d in shared_dirs]
         self.memory_gb = memory_gb or float(os.environ.get("CHECKS_WORKER_MEMORY_GB", DEFAULT_WORKER_MEMORY_GB))
         self.run_seconds = run_seconds or DEFAULT_RUN_SECONDS
@@ -119,9 +123,20 @@ class Engine:
         """
         self.plan = list(modules)
         if any(not m.blocked_packages for m in self.plan) and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
-            self.zygote = Zygote(self)
+            self.zygote = self._zygote()
         if self.plan:
             self._start(self.plan[0])
+
+    def _zygote(self) -> "Zygote":
+        if not Engine.keep_zygote:
+            return Zygote(self.root / "zygote", self.runtime)
+        kept = Engine._kept_zygote
+        if kept is None or not kept.alive():
+            if kept is not None:
+                kept.stop()
+            root = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+            kept = Engine._kept_zygote = Zygote(root / "home", _copy_runtime(root / "runtime"))
+        return kept
 
     def _start(self, module: "RemoteModule") -> None:
         worker = self.workers.get(module.key)
@@ -173,9 +188,11 @@ class Engine:
         for worker in list(self.workers.values()):
             worker.kill()
         self.workers.clear()
-        if self.zygote is not None:
+        if self.zygote is not None and self.zygote is not Engine._kept_zygote:
             self.zygote.stop()
         self.sweep()
+        if self in Engine.live:
+            Engine.live.remove(self)
         shutil.rmtree(self.root, ignore_errors=True)
 
     # ---------------------------------------------------------------- processes
@@ -191,7 +208,11 @@ class Engine:
         live = {w.process.pid for w in self.workers.values() if w.alive()}
         if self.zygote is not None and self.zygote.alive():
             live.add(self.zygote.process.pid)
-        for _ in range(100):
+        give_up, quiet_rounds = time.monotonic() + SWEEP_SECONDS, 0
+        while time.monotonic() < give_up:
+            # Orphans come to this process (a subreaper): killing its own children first, from one
+            # short file, keeps up with a chain that forks and exits faster than /proc can be listed.
+            _kill_children(lambda pid: pid not in live and _session(pid) not in (own_session, *live))
             table = _process_table()
             if table is None:
                 return
@@ -204,9 +225,13 @@ class Engine:
                     os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
                     pass
-            if not running:
+            # Listing /proc is not atomic: a chain member born after the listing began and whose
+            # parent has exited is missed once. Only a few quiet rounds in a row end the sweep.
+            quiet_rounds = 0 if running else quiet_rounds + 1
+            if quiet_rounds >= 3:
                 return
-            time.sleep(0.01)
+            if not running:
+                time.sleep(0.002)
 
     def read_dirs(self, blocked_packages) -> tuple[list[str], list[str]]:
         """What a worker may read: Python and its packages (less ``blocked_packages``), never the project."""
@@ -249,7 +274,8 @@ class Worker:
             "environ_defaults": {"HOME": str(self.workdir)},
             "fence": {
                 "read_dirs": [*read_dirs, str(engine.runtime), *engine.shared_dirs,
-                              *([str(engine.zygote.home)] if engine.zygote and not module.blocked_packages else [])],
+                              *([str(engine.zygote.home), str(engine.zygote.runtime)]
+                                if engine.zygote and not module.blocked_packages else [])],
                 "read_files": read_files + ["/dev/null", "/dev/urandom", "/dev/zero"],
                 # /dev/shm: multiprocessing's locks (Keras' directory listing uses a thread pool).
                 "write_dirs": [str(self.workdir), *engine.shared_dirs, *_existing("/dev/shm")],
@@ -404,13 +430,13 @@ class Zygote:
     started the slow way, each its own ``python`` process.
     """
 
-    def __init__(self, engine: Engine):
-        self.home = engine.root / "zygote"
+    def __init__(self, home: Path, runtime: Path):
+        self.home, self.runtime = home, runtime
         self.home.mkdir()
         parent, child = socket.socketpair()
         self.socket = parent
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-B", str(engine.runtime / "zygote.py"), str(child.fileno()),
+            [sys.executable, "-I", "-B", str(runtime / "zygote.py"), str(child.fileno()),
              json.dumps(PRELOADED)],
             pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, cwd=self.home, env=_worker_environ(self.home), start_new_session=True,
@@ -475,6 +501,14 @@ class ForkedProcess:
 
     def kill(self) -> None:
         _kill(self.pid)
+
+
+def _copy_runtime(folder: Path) -> Path:
+    """A private copy of the files a worker runs (the learner cannot read the project, so not from there)."""
+    folder.mkdir()
+    for name in RUNTIME_FILES:
+        shutil.copyfile(PACKAGE / name, folder / name)
+    return folder
 
 
 def _process_exists(pid: int) -> bool:
@@ -676,6 +710,34 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
+
+
+def _kill_children(chosen) -> None:
+    """SIGKILLs (and reaps) this process's direct children for which ``chosen(pid)`` is true."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as listing:
+                children = [int(pid) for pid in listing.read().split()]
+        except (OSError, ValueError):
+            continue
+        for pid in children:
+            if chosen(pid):
+                _kill(pid)
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
 
 
 def _process_table() -> dict[int, tuple[int, int, str]] | None:

@@ -33,6 +33,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the backport's groups on 3.10
+    from exceptiongroup import BaseExceptionGroup  # novermin: the backport, imported on 3.10 only
+
 from grader import course, results
 from grader.engine import Engine
 from grader.transport import clean_text
@@ -138,10 +141,13 @@ def pytest_configure(config):
             raise pytest.UsageError(f"--grading-seed-file: {error}") from None
     config.stash[SEED] = grading_seed(seed_text)
     course.SECRET_SEED[0] = None
+    _collection_errors.clear()  # a batch runner runs many sessions in one process
     if seed_text:
         settings.register_profile("secret", settings.get_profile("grading"), derandomize=False)
         settings.load_profile("secret")
         course.SECRET_SEED[0] = config.stash[SEED]
+    else:
+        settings.load_profile("grading")
     config.stash[TARGET_LABEL] = config.getoption("--target-label") or course.relative_path(target_dir)
     book = results.Gradebook(
         target=config.stash[TARGET_LABEL],
@@ -150,6 +156,12 @@ def pytest_configure(config):
     )
     config.stash[GRADEBOOK] = book
     config.stash[TARGET_DIR] = target_dir
+    if book.gradescope_path or book.classroom_path:
+        # Read from the checks files' syntax (milliseconds), so that a run killed while collecting reads 0 of the
+        # real maximum; unknown (0) when an option selects checks in a way only collection can tell.
+        selecting = any(config.getoption(name) for name in ("keyword", "markexpr", "deselect", "ignore", "ignore_glob"))
+        if not selecting:
+            book.expected_max_score = results.declared_points(config.args, config.invocation_params.dir)
     book.write_placeholder()
     if not config.getoption("--show-traceback"):
         config.option.reportchars = ""  # the score table below replaces pytest's short summary
@@ -235,8 +247,11 @@ def pytest_collection_finish(session):
         item.stash[CHECK_SECONDS] = seconds
         # A grader-side backstop: the engine ends calls into student code at the limit.
         item.add_marker(pytest.mark.timeout(seconds + 30))
-        if course.SECRET_SEED[0] is not None and hasattr(item.obj, "hypothesis"):
-            item.obj._hypothesis_internal_use_seed = item_seed(config, item.nodeid)
+        if hasattr(item.obj, "hypothesis"):
+            # Set or cleared every run: a batch runner's next session may have no secret seed.
+            item.obj._hypothesis_internal_use_seed = (
+                item_seed(config, item.nodeid) if course.SECRET_SEED[0] is not None else None)
+        line_no, test_code = results.check_source(item.function)
         book.add_check(
             nodeid=item.nodeid,
             exercise=exercise_name(item),
@@ -245,7 +260,10 @@ def pytest_collection_finish(session):
             task=marker.kwargs.get("task"),
             tasks=getattr(item.module, "TASKS", ()),
             hint=getattr(item.module, "HINT", ""),
+            line_no=line_no,
+            test_code=test_code,
         )
+    book.write_placeholder()  # again, now listing every check that will run, and their real maximum
 
 
 CHECK_SECONDS = pytest.StashKey[float]()
@@ -255,6 +273,21 @@ def first_line(text: str | None) -> str:
     import inspect
 
     return (inspect.cleandoc(text or "").splitlines() or [""])[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A check of a module the graded folder lacks fails at once, before its fixtures do any work.
+
+    A submission may hold only some of the exercises; the checks of the
+    others would otherwise build their data and reference models for nothing.
+    """
+    if item.get_closest_marker("points") is None:
+        return
+    name = exercise_name(item)
+    if not (item.config.stash[TARGET_DIR] / f"{name}.py").is_file():
+        shown = f"{item.config.stash[TARGET_LABEL]}/{name}.py"
+        raise ExerciseImportError(shown, f"there is no file {shown}.")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -336,7 +369,7 @@ def verdict(excinfo, book, item) -> tuple[str, str]:
     if isinstance(error, RunDeadline):
         return "not run", str(error)
     if isinstance(error, ExerciseImportError):
-        if book.first_import_error_shown(error.module_path, item.nodeid):
+        if book.import_failed(item.nodeid, error.module_path, str(error)):
             return "failed", str(error)
         return "failed", f"{error.module_path} could not be imported (the error is shown under the first check of this exercise)."
     if isinstance(error, (CheckFailure, MissingName)):

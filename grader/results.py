@@ -1,31 +1,49 @@
 """The grade: per-check results, the score table, and the result files.
 
-Result files (their schemas are documented in README.md, "Result files"):
+Result files (their fields are documented in README.md, "Result files", and
+checked against each format's rules by tests/test_result_formats.py):
 
-- Gradescope's ``results.json``: ``score``, ``max_score``, ``output``,
-  ``execution_time`` and ``tests``, each with ``name``, ``number``, ``score``,
-  ``max_score``, ``status`` ("passed"/"failed"), ``output`` and ``visibility``.
-- exercism's test-runner format, version 3, which GitHub Classroom reads:
-  ``version``, ``status`` ("pass"/"fail"/"error"), ``message``, ``max_score``,
-  ``score`` and ``tests``, each with ``name``, ``status``, ``message``,
-  ``score``, ``max_score`` and ``task_id``.
+- Gradescope's ``results.json``: ``score``, ``max_score``, ``execution_time``,
+  ``output`` (the score table in a fenced code block: ``output_format`` "md"),
+  ``test_output_format`` and ``test_name_format`` ("text") and ``tests``, each
+  with ``name``, ``number``, ``score``, ``max_score``, ``status``
+  ("passed"/"failed"), ``output`` and ``visibility``.
+- exercism's test-runner format, version 3, which GitHub Classroom's reporter
+  (classroom-resources/autograding-grading-reporter) reads: ``version``,
+  ``status`` ("pass"/"fail"/"error"), ``message``, ``max_score``, ``score`` and
+  ``tests``, each with ``name``, ``status``, ``message``, ``score``,
+  ``max_score``, ``line_no``, ``test_code`` and, when the check belongs to a
+  task, ``task_id``.
 
-Both files are first written as a failing placeholder when the run starts, so
-that a run that dies half-way (killed, out of memory) still leaves a file that
-says so instead of a stale or missing one.
+In both, ``score`` is the sum of the tests' scores and ``max_score`` the sum of
+their ``max_score`` (a "grading run" entry that reports a crash is worth 0 of
+0). Both files are first written as a failing placeholder: when the run starts
+(its ``max_score`` then is what the checks files declare, read without
+importing them) and again once the checks are collected (with every check, not
+run). A run that dies half-way (killed, out of memory) thus leaves a file that
+reads 0 of the real maximum instead of a stale or missing one.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import math
 import os
+import re
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import EXERCISES
+from grader.course import EXERCISES, relative_path
 
 STATUSES = ("passed", "failed", "not started", "timed out", "error", "skipped", "not run")
+PLACEHOLDER_CRASH = "the grading run started but did not finish (it crashed or was killed)."
+NOT_RUN = "not run: the grading run stopped before this check ran."
+TEST_CODE_LIMIT = 4_000  # characters of a check's source in the classroom file (the longest check has ~3,300)
+_DEF_LINE = re.compile(r"\s*(async\s+)?def\s")
 
 
 @dataclass
@@ -38,6 +56,9 @@ class CheckResult:
     task_id: int | None
     status: str = "not run"
     message: str = ""
+    line_no: int = 0  # the check function's `def` line in its checks file (0: unknown)
+    test_code: str = ""  # the check function's source
+    import_error: str | None = None  # the module whose failed import kept this check from running
 
     @property
     def score(self) -> float:
@@ -52,17 +73,21 @@ class Gradebook:
     checks: dict[str, CheckResult] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # Points the checks files declare, known before collection; the maximum while no check is registered.
+    expected_max_score: float | None = None
+    import_errors: dict[str, str] = field(default_factory=dict)  # module path -> its import error, as shown
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
 
-    live = []  # books of this process, for the internal-error hook
+    live = []  # books of this process not yet written for good, for the internal-error hook
 
     def __post_init__(self):
         Gradebook.live.append(self)
 
     # ---------------------------------------------------------------- recording
-    def add_check(self, *, nodeid, exercise, name, points, task, tasks, hint):
+    def add_check(self, *, nodeid, exercise, name, points, task, tasks, hint, line_no=0, test_code=""):
         task_id = (list(tasks).index(task) + 1) if task in tasks else None
-        self.checks[nodeid] = CheckResult(nodeid, exercise, name, points, task, task_id)
+        self.checks[nodeid] = CheckResult(nodeid, exercise, name, points, task, task_id,
+                                          line_no=line_no, test_code=test_code)
         if hint:
             self.hints[exercise] = hint
 
@@ -75,6 +100,16 @@ class Gradebook:
     def first_import_error_shown(self, module_path: str, nodeid: str) -> bool:
         return self._import_errors_shown.setdefault(module_path, nodeid) == nodeid
 
+    def import_failed(self, nodeid: str, module_path: str, message: str) -> bool:
+        """Notes that a check could not run because ``module_path`` could not be imported.
+
+        Returns True for the first such check of that module, which shows the error in full.
+        """
+        if nodeid in self.checks:
+            self.checks[nodeid].import_error = module_path
+        self.import_errors.setdefault(module_path, message)
+        return self.first_import_error_shown(module_path, nodeid)
+
     # ---------------------------------------------------------------- summary
     def exercises(self) -> list[str]:
         names = {c.exercise for c in self.checks.values()}
@@ -83,13 +118,17 @@ class Gradebook:
     def of(self, exercise: str) -> list[CheckResult]:
         return [c for c in self.checks.values() if c.exercise == exercise]
 
+    # fsum: exact, so the total equals the sum of the tests' scores in whatever order a reader adds them.
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.checks.values())
+        return math.fsum(c.score for c in self.checks.values())
 
     @property
     def max_score(self) -> float:
-        return sum(c.points for c in self.checks.values())
+        """The points of the registered checks; before collection, what the checks files declare (or 0)."""
+        if not self.checks:
+            return float(self.expected_max_score or 0.0)
+        return math.fsum(c.points for c in self.checks.values())
 
     def exercise_number(self, exercise: str) -> int:
         return EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0
@@ -122,6 +161,10 @@ class Gradebook:
             what = f"`{check.task}`" if check.task else "it"
             if all(c.status == "not started" for c in self.of(exercise)):
                 lines = [f"Next: exercise {self.exercise_number(exercise)}, {path}: not started. Start with {what}."]
+            elif check.import_error:
+                # Not the error again: it is shown once, under the exercise's first check.
+                lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
+                         "(the error is under its first check)."]
             else:
                 lines = [f"Next: {path}, {what}: \"{check.name}\" is {check.status}.",
                          f"      {check.message.splitlines()[0] if check.message else ''}"]
@@ -133,17 +176,21 @@ class Gradebook:
 
     # ---------------------------------------------------------------- files
     def write_placeholder(self) -> None:
-        self._write(crash="the grading run started but did not finish (it crashed or was killed).", duration=0.0,
-                    placeholder=True)
+        """Writes both files as a run that crashed: every registered check not run, 0 of the maximum."""
+        self._write(crash=PLACEHOLDER_CRASH, duration=0.0, placeholder=True)
 
     def write(self, crash: str | None, duration: float) -> None:
+        """Writes both files for good (the internal-error hook no longer rewrites them)."""
         self._write(crash=crash, duration=duration)
+        # So that a batch runner's later session cannot rewrite this one's files. A new list, not an
+        # in-place change: the internal-error hook may be looping over the old one, writing each book.
+        Gradebook.live = [book for book in Gradebook.live if book is not self]
 
     def _write(self, crash: str | None, duration: float, placeholder: bool = False) -> None:
         if self.gradescope_path:
             _write_json(self.gradescope_path, self.gradescope(crash, duration, placeholder))
         if self.classroom_path:
-            _write_json(self.classroom_path, self.classroom(crash, placeholder))
+            _write_json(self.classroom_path, self.classroom(crash))
 
     def _ordered(self) -> list[tuple[str, CheckResult]]:
         """Every check with its number, "exercise.check" (e.g. "1.5"), in course order."""
@@ -154,66 +201,212 @@ class Gradebook:
         return rows
 
     def gradescope(self, crash: str | None, duration: float, placeholder: bool = False) -> dict:
+        """Gradescope's results.json. The tests' names and outputs are plain text (``test_name_format`` and
+        ``test_output_format`` "text": shown as written, in a <pre> for outputs, never rendered)."""
         tests = []
-        if not placeholder:
-            for number, check in self._ordered():
-                tests.append({
-                    "name": f"{check.exercise}: {check.name}",
-                    "number": number,
-                    "score": check.score,
-                    "max_score": check.points,
-                    "status": "passed" if check.status == "passed" else "failed",
-                    "output": _output(check),
-                    "visibility": "visible",
-                })
+        for number, check in self._ordered():
+            tests.append({
+                "name": f"{check.exercise}: {check.name}",
+                "number": number,
+                "score": check.score,
+                "max_score": check.points,
+                "status": "passed" if check.status == "passed" else "failed",
+                "output": _output(check),
+                "visibility": "visible",
+            })
         if crash:
             tests.append({"name": "grading run", "number": "0", "score": 0.0, "max_score": 0.0,
                           "status": "failed", "output": crash, "visibility": "visible"})
         return {
-            "score": 0.0 if placeholder else self.score,
+            "score": self.score,
             "max_score": self.max_score,
             "execution_time": round(duration, 2),
-            "output": "\n".join(self.table_lines()) if not placeholder else crash,
+            "output": self.output_markdown(crash, table=bool(self.checks) and not placeholder),
+            "output_format": "md",
+            "test_output_format": "text",
+            "test_name_format": "text",
             "visibility": "visible",
             "stdout_visibility": "visible",
             "tests": tests,
         }
 
-    def classroom(self, crash: str | None, placeholder: bool = False) -> dict:
-        tests = []
-        if not placeholder:
-            for _, check in self._ordered():
-                tests.append({
-                    "name": f"{check.exercise}: {check.name}",
-                    "status": "pass" if check.status == "passed" else ("error" if check.status == "error" else "fail"),
-                    "message": None if check.status == "passed" else _output(check),
-                    "score": check.score,
-                    "max_score": check.points,
-                    "task_id": check.task_id,
-                })
+    def output_markdown(self, crash: str | None, table: bool = True) -> str:
+        """The top-level Gradescope output: the crash, if any, then the score table, each in a fenced code block.
+
+        Gradescope's default for this field ("simple_format") renders HTML and
+        collapses the table's runs of spaces; a code block keeps its columns
+        and shows the learner's text quoted in it as text, never as markup.
+        The crash comes first: readers of this output (``grader/batch.py``)
+        take everything from the table's "Next:" line to the end.
+        """
+        parts = []
         if crash:
-            tests.append({"name": "grading run", "status": "error", "message": crash,
-                          "score": 0.0, "max_score": 0.0, "task_id": None})
+            parts += ["**The grading run did not finish:**", "", _fenced(crash), ""]
+        if table:
+            parts.append(_fenced("\n".join(self.table_lines())))
+        return "\n".join(parts).strip("\n")
+
+    def classroom(self, crash: str | None) -> dict:
+        """exercism's results.json, version 3, as GitHub Classroom's reporter reads it.
+
+        The top-level status is "error", with the reason in ``message``, when
+        the run crashed or a module under test could not be imported (a syntax
+        error, a missing file): the spec's "the tests did not run correctly".
+        Every check is still listed with its score, so that in a run of several
+        exercises the ones that could be imported keep their points.
+        """
+        tests = [self._classroom_test(check) for _, check in self._ordered()]
         if crash:
-            status = "error"
+            # line_no 0: the reporter prints no line for it; an empty test_code is not printed at all.
+            tests.append({"name": "grading run", "status": "error", "message": crash, "test_code": "",
+                          "line_no": 0, "score": 0.0, "max_score": 0.0})
+        problems = ([crash] if crash else []) + self.import_error_messages()
+        if not problems and not self.checks:
+            problems = ["no checks were collected, so nothing was graded."]
+        if problems:
+            status, message = "error", "\n\n".join(problems)
         else:
             status = "pass" if all(c.status == "passed" for c in self.checks.values()) else "fail"
+            message = None
         return {
             "version": 3,
             "status": status,
-            "message": crash,
-            "score": 0.0 if placeholder else self.score,
+            "message": message,
+            "score": self.score,
             "max_score": self.max_score,
             "tests": tests,
         }
+
+    def _classroom_test(self, check: CheckResult) -> dict:
+        """One check in the classroom file; ``task_id`` only when the check belongs to a task."""
+        # A check stopped by its module's import error reads "fail", not "error": for an "error" test the
+        # reporter prints the message alone, without the check's name and line.
+        status = "pass" if check.status == "passed" else ("error" if check.status == "error" else "fail")
+        test = {
+            "name": f"{check.exercise}: {check.name}",
+            "status": status,
+            "message": None if check.status == "passed" else _output(check),
+            "test_code": check.test_code,
+            "line_no": check.line_no,
+            "score": check.score,
+            "max_score": check.points,
+        }
+        if check.task_id is not None:
+            test["task_id"] = check.task_id
+        return test
+
+    def import_error_messages(self) -> list[str]:
+        """One paragraph per module that could not be imported: its error and what that cost."""
+        messages = []
+        for module_path, error in self.import_errors.items():
+            stopped = [c for c in self.checks.values() if c.import_error == module_path]
+            others = len(self.checks) - len(stopped)
+            cost = f"None of its {len(stopped)} checks could run; they score 0."
+            if others:
+                cost += f" The other {others} checks ran, and their scores count."
+            messages.append(f"{error}\n{cost}")
+        return messages
+
+
+def check_source(function) -> tuple[int, str]:
+    """A check function's ``def`` line in its file (1-based; 0 if unknown) and its source, dedented.
+
+    The source keeps the decorators (the points, and for Hypothesis checks the
+    inputs they draw) and is cut to at most ``TEST_CODE_LIMIT`` characters.
+    """
+    try:
+        lines, start = inspect.getsourcelines(function)
+        shown = relative_path(inspect.getsourcefile(function) or "")
+    except (OSError, TypeError):
+        return 0, ""
+    offset = next((index for index, line in enumerate(lines) if _DEF_LINE.match(line)), 0)
+    line_no = start + offset
+    code = textwrap.dedent("".join(lines)).rstrip()
+    if len(code) > TEST_CODE_LIMIT:
+        note = f"\n# ... cut here: the whole check is in {shown}, line {line_no}."
+        room = max(TEST_CODE_LIMIT - len(note), 0)
+        cut = code.rfind("\n", 0, room)
+        code = (code[: cut if cut > 0 else room] + note)[:TEST_CODE_LIMIT]  # at a line's end when there is one
+    return line_no, code
+
+
+def declared_points(arguments: list[str], base: Path) -> float | None:
+    """The points the checks in ``arguments`` (pytest's file and folder arguments) declare.
+
+    Read from the files' syntax, without importing them (that takes seconds
+    and may fail), by summing each ``@pytest.mark.points(n)`` of a top-level
+    ``test_*`` function. None when that may differ from what collection will
+    find: a node id argument, a missing path, a mark this reading cannot
+    count (a computed number, parametrize, a class or module mark).
+    """
+    files = []
+    for argument in arguments:
+        path = base / argument  # an absolute argument stays as it is
+        if "::" in argument or not path.exists():
+            return None
+        files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
+    total = 0.0
+    for file in files:
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        points = _file_points(tree)
+        if points is None:
+            return None
+        total += points
+    return total
+
+
+def _file_points(tree: ast.Module) -> float | None:
+    """The points one checks file declares, or None if they cannot be read from its syntax alone."""
+    total = 0.0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
+            return None
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        marks = [d for d in node.decorator_list if _mark_name(d) in ("points", "parametrize")]
+        if not marks:
+            continue
+        counted = isinstance(node, ast.FunctionDef) and node in tree.body and node.name.startswith("test")
+        if not counted or len(marks) != 1 or _mark_name(marks[0]) != "points":
+            return None
+        arguments = marks[0].args if isinstance(marks[0], ast.Call) else []
+        if not arguments:
+            total += 1.0
+        elif isinstance(arguments[0], ast.Constant) and type(arguments[0].value) in (int, float):
+            total += float(arguments[0].value)
+        else:
+            return None
+    return total
+
+
+def _mark_name(decorator: ast.expr) -> str | None:
+    """The mark's name ("points" for ``@pytest.mark.points(...)`` or ``@mark.points``); None if not a mark."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) and target.value.attr == "mark":
+        return target.attr
+    if isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "mark":
+        return target.attr
+    return None
 
 
 def _output(check: CheckResult) -> str:
     if check.status == "passed":
         return "passed"
+    if check.status == "not run" and not check.message:
+        return NOT_RUN
+    if check.import_error:
+        return check.message  # "... could not be imported": a "failed:" before it would say the check ran
     if check.message.startswith(check.status):
         return check.message
     return f"{check.status}: {check.message}" if check.message else check.status
+
+
+def _fenced(text: str) -> str:
+    """``text`` in a fenced code block; a ``` inside (from a learner's message) would end it, so it becomes '''."""
+    return "```\n" + text.replace("```", "'''") + "\n```"
 
 
 def _points(got: float, best: float) -> str:

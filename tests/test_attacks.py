@@ -1,12 +1,15 @@
-"""Hostile submissions against ``python -m grader grade``: none may earn more than it would honestly.
+"""Hostile submissions against the grader: none may earn more than it would honestly.
 
 Each file in ``tests/attacks/`` is a ``conv.py`` written to forge a grade,
 hang or crash the grader, outlive the run, or reach outside its worker
 (its docstring says what it tries). ``ATTACKS`` below says, for each, what
 it is built on, the most points it may earn (what the same submission
 earns without its attack) and the extra files its submission folder or zip
-holds. Every attack is graded as a learner's submission would be, and the
-tests then check that
+holds. Every attack is graded as the batch grader grades a submission
+(``grader.batch`` takes it apart; a warm runner, ``grader/runner.py``,
+grades it with the instructor's checks, one submission after another in the
+same process, as in ``python -m grader grade ... --out DIR``), and the tests
+then check that
 
 1. it earned no more than that, and both result files agree with each
    other and with the printed score table;
@@ -19,10 +22,11 @@ tests then check that
    /dev/shm, the run's temporary folder; and the grader's secrets and this
    machine's listeners saw nothing.
 
-The runs are slow (~5 s each), so one module-scoped fixture grades the
-attacks the selected tests need, three at a time (a run waits on timeouts
-and sleeps about as much as it computes). Each run gets a temporary folder
-of its own (its TMPDIR), which every process of that run carries in its
+Since the runners grade one attack after another, an attack that poisoned
+its runner would show in the attacks graded after it. One module-scoped
+fixture grades the attacks the selected tests need, three at a time (a run
+waits on timeouts and sleeps about as much as it computes). Each run gets a
+temporary folder of its own, which every process of that run carries in its
 command line or environment: that is how a run's leftovers are told from
 those of the runs next to it.
 """
@@ -31,13 +35,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import secrets
 import signal
 import socket
 import stat
 import subprocess
-import sys
 import threading
 import time
 import zipfile
@@ -46,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from grader.batch import BatchOptions, RunnerProcess, job_for, take_apart
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACK_DIR = ROOT / "tests" / "attacks"
@@ -64,6 +70,8 @@ TOTAL_LINE = re.compile(r"^TOTAL\s+(\S+) / (\S+)\s*$", re.MULTILINE)
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 STUB = "stub"
+# A token such as a CI job carries in its environment: leak_secrets looks for it.
+CI_TOKEN_VARIABLE, CI_TOKEN = "CONV_ATTACK_CI_TOKEN", secrets.token_hex(12)
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,6 @@ CONFIG_FILES = {
 AGREEABLE_NUMPY = '''\
 """Shadows NumPy: the real one, with comparisons that always agree."""
 import os
-import sys
 
 _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
@@ -481,6 +488,7 @@ class Run:
     folder: Path
     returncode: int | None = None
     output: bytes = b""
+    output_chars: int = 0
     seconds: float = 0.0
     hung: bool = False
     classroom: dict | None = None
@@ -552,44 +560,47 @@ def stray_files(folder: Path, tmp: Path) -> list[str]:
     return found
 
 
-def grade(attack: Attack, folder: Path) -> Run:
-    """Grades one attack with ``python -m grader grade``, then looks for what it left behind."""
+def grade(attack: Attack, folder: Path, runners: "queue.Queue[RunnerProcess]") -> Run:
+    """Grades one attack as the batch grader does, then looks for what it left behind.
+
+    The submission is taken apart by ``grader.batch`` and graded by one of
+    the session's warm runners (``grader/runner.py``), in a temporary folder
+    of its own.
+    """
     folder.mkdir(parents=True)
     tmp, out = folder / "tmp", folder / "out"
     tmp.mkdir()
     out.mkdir()
-    # Every process of this run has its TMPDIR (or a folder in it) in its command line or environment.
+    # Every process of this run has its temporary folder (or a folder in it) in its command line or environment.
     marker = f"{folder}/"
     listeners = Listeners(folder) if attack.name == "network" else None
     run = Run(attack, folder)
-    environment = {**os.environ, "TMPDIR": str(tmp)}
+    options = BatchOptions(exercises=("conv",), check_timeout=CHECK_TIMEOUT, run_timeout=RUN_TIMEOUT)
     if attack.name == "leak_secrets":
-        # The instructor's secret seed, and a token such as a CI job carries in its environment.
-        run.secrets = (secrets.token_hex(12), secrets.token_hex(12))
-        environment["CHECKS_GRADING_SEED"], environment["CONV_ATTACK_CI_TOKEN"] = run.secrets
-    classroom, gradescope = out / "classroom.json", out / "gradescope.json"
+        # The instructor's secret seed, and a token such as a CI job carries in the grader's environment.
+        run.secrets = (secrets.token_hex(12), CI_TOKEN)
+        options.seed = run.secrets[0]
     try:
-        command = [sys.executable, "-m", "grader", "grade", str(build_submission(attack, folder, listeners)),
-                   "--exercise", "conv", f"--classroom-json={classroom}", f"--gradescope-json={gradescope}",
-                   f"--check-timeout={CHECK_TIMEOUT:g}", f"--run-timeout={RUN_TIMEOUT:g}"]
         started = time.monotonic()
-        # A session of its own, so that a hung or stopped grader is killed whole.
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            run.output, _ = process.communicate(timeout=SAFETY_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            run.hung = True
-            for sig in (signal.SIGCONT, signal.SIGKILL):
-                try:
-                    os.killpg(process.pid, sig)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            run.output, _ = process.communicate()
+        submission = take_apart(attack.name, build_submission(attack, folder, listeners), options, course=None)
+        if submission.error:
+            run.output, run.returncode = f"error: {submission.error}".encode(), 2
+        else:
+            job = {**job_for(submission, options, course=None), "tmpdir": str(tmp), "results_dir": str(out)}
+            runner = runners.get()
+            try:
+                answer = runner.grade(job, SAFETY_TIMEOUT)
+            finally:
+                runners.put(runner)
+            run.hung = (answer.get("error") or "").startswith("grading did not finish")
+            run.output = ("\n".join(f"note: {n}" for n in submission.notes) + "\n" + answer["output"]
+                          + (answer.get("error") or "")).encode()
+            run.output_chars = answer.get("output_chars", len(answer["output"]))
+            run.returncode = answer["exit"]
         run.seconds = time.monotonic() - started
-        run.returncode = process.returncode
         run.leftovers = described(processes_of(marker))
-        written = {path: path.read_bytes() if path.exists() else None for path in (classroom, gradescope)}
+        written = {path: path.read_bytes() if path.exists() else None for path in (out / "classroom.json",
+                                                                                    out / "results.json")}
         if attack.linger:
             time.sleep(attack.linger)
             run.late_leftovers = described(processes_of(marker))
@@ -599,7 +610,7 @@ def grade(attack: Attack, folder: Path) -> Run:
         kill_processes_of(marker)
         if listeners is not None:
             run.heard = listeners.close()
-    run.classroom, run.gradescope = read_json(classroom), read_json(gradescope)
+    run.classroom, run.gradescope = read_json(out / "classroom.json"), read_json(out / "results.json")
     run.stray_files = stray_files(folder, tmp)
     return run
 
@@ -629,17 +640,27 @@ def graded(request, tmp_path_factory):
     tampering: dict[str, list[str]] = {}
     lock = threading.Lock()
 
+    runners: "queue.Queue[RunnerProcess]" = queue.Queue()
+    for _ in range(PARALLEL_RUNS):
+        runners.put(RunnerProcess())
+    os.environ[CI_TOKEN_VARIABLE] = CI_TOKEN  # the runners start with it in their environment
+
     def grade_and_undo(attack):
         """Grades one attack, then undoes at once whatever any attack left in the project or /dev/shm."""
         try:
-            return grade(attack, base / attack.name)
+            return grade(attack, base / attack.name, runners)
         finally:
             with lock:  # undone at once, so that no other run (or engineer) meets the change
                 for name, change in undo_tampering(watched) + undo_shm_drops():
                     tampering.setdefault(name, []).append(change)
 
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        runs = {attack.name: run for attack, run in zip(wanted, pool.map(grade_and_undo, wanted))}
+    try:
+        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+            runs = {attack.name: run for attack, run in zip(wanted, pool.map(grade_and_undo, wanted))}
+    finally:
+        os.environ.pop(CI_TOKEN_VARIABLE, None)
+        while not runners.empty():
+            runners.get().stop()
     yield runs, tampering
     report(request.config, runs)
 
@@ -776,8 +797,8 @@ def test_output_cannot_fake_the_score_table(run):
     if dirty:
         problems.append(f"{len(dirty)} line(s) with control characters (terminal escapes can redraw the score "
                         "table), e.g.:\n" + "\n".join(repr(line[:200]) for line in dirty[:5]))
-    if len(run.output) >= 1_000_000:
-        problems.append(f"{len(run.output):,} bytes of output reached the log")
+    if run.output_chars >= 1_000_000:
+        problems.append(f"{run.output_chars:,} characters of output reached the log")
     assert not problems, f"{run.attack.name}: the output could pass for another score:\n" + "\n".join(problems)
 
 

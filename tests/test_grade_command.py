@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, batch_command
 
 REFERENCE = (ROOT / "solutions" / "conv.py").read_text()
 
@@ -80,31 +80,39 @@ def test_json_flags_take_one_submission(tmp_path):
 
 
 def test_secret_seed_changes_the_inputs_reproducibly(tmp_path):
-    """A submission that reports a digest of what it was given: the public inputs, or the secret ones."""
-    submission = tmp_path / "probe"
-    submission.mkdir()
-    (submission / "conv.py").write_text(REFERENCE.replace(
+    """Submissions that report a digest of what they were given: the public inputs, or the secret ones.
+
+    Graded in batches of two identical submissions, one after the other in the same runner: a seed
+    must give the same inputs to every submission of a batch, and to every batch.
+    """
+    probe = REFERENCE.replace(
         '    """\n    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)',
         '    """\n    import hashlib\n    raise ValueError("inputs " + hashlib.sha256(x.tobytes()).hexdigest()[:16])\n'
-        '    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)'))
+        '    ### BEGIN SOLUTION\n    x = _as_images(x)\n    (ph, pw)')
+    for name in ("first", "second"):
+        (tmp_path / "probes" / name).mkdir(parents=True)
+        (tmp_path / "probes" / name / "conv.py").write_text(probe)
     seed_file = tmp_path / "seed"
 
-    def digest(seed: str | None) -> str:
-        result = tmp_path / "classroom.json"
-        arguments = [submission, "--exercise", "conv", "--classroom-json", result]
+    def digests(out: str, seed: str | None = None) -> list[str]:
+        arguments = [tmp_path / "probes", "--out", tmp_path / out, "--exercise", "conv", "-k", "inputs_left_unmodified"]
         if seed is not None:
             seed_file.write_text(seed)
             arguments += ["--grading-seed-file", seed_file]
-        run = grade(*arguments)
-        messages = [t["message"] or "" for t in classroom_of(result)["tests"] if "leave their input" in t["name"]]
-        assert messages and "inputs " in messages[0], run.stdout[-2000:]
-        return messages[0].split("inputs ", 1)[1][:16]
+        run = batch_command(*arguments)
+        found = []
+        for name in ("first", "second"):
+            messages = [t["message"] or "" for t in classroom_of(tmp_path / out / name / "classroom.json")["tests"]]
+            assert messages and "inputs " in messages[0], run.stderr[-2000:]
+            found.append(messages[0].split("inputs ", 1)[1][:16])
+        return found
 
-    public = digest(None)
-    assert digest(None) == public, "the public grade must be deterministic"
-    secret = digest("course-2026-secret")
-    assert secret != public, "a secret seed must change the generated inputs"
-    assert digest("course-2026-secret") == secret, "the same secret seed must give the same inputs"
+    public = digests("public")
+    assert public[0] == public[1], "the public grade must be deterministic"
+    assert digests("public-again") == public, "the public grade must be deterministic"
+    secret = digests("secret", "course-2026-secret")
+    assert secret[0] == secret[1] != public[0], "a secret seed must change the generated inputs, the same for all"
+    assert digests("secret-again", "course-2026-secret") == secret, "the same seed must give the same inputs"
 
 
 @pytest.mark.parametrize("seed", ["another secret"])

@@ -24,14 +24,19 @@ class Mutant:
         edits: ``(old, new)`` text replacements on the solution file; each
             ``old`` must occur exactly once, so a mutant cannot silently stop
             applying when the solution changes.
-        pytest_args: extra options for its grading run (a short
-            ``--check-timeout`` for a mutant that loops forever).
+        check_timeout: a short time limit for a mutant that loops forever.
+        check: the check (a function of ``checks/test_NAME.py``) that
+            catches it. Only that check grades it, so 150 mutants take
+            minutes, not half an hour; when a change of the checks moves
+            the catch elsewhere, ``python -m grader grade FOLDER --out DIR -x``
+            on the mutant shows the first check that fails now.
     """
 
     name: str
     bug: str
     edits: tuple[tuple[str, str], ...]
-    pytest_args: tuple[str, ...] = ()
+    check_timeout: float | None = None
+    check: str = ""
 
     def apply(self, source: str) -> str:
         for old, new in self.edits:

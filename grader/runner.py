@@ -1,0 +1,223 @@
+"""A grading runner: one process that grades many submissions, one after the other.
+
+Grading a submission in a fresh ``pytest`` process pays Python's start, the
+imports of TensorFlow and Keras (twice: the grader and the zygote) and the
+checks' own set-up every time: about 5 s before the first check runs. A
+runner pays them once. It reads jobs from a pipe, grades each in a
+``pytest.main`` session of its own with the instructor's checks, and writes
+back the result files' contents, as plain JSON lines.
+
+Learner code never runs here either: each session starts its own fenced
+workers (forked from one zygote the runner keeps, which holds no learner
+code), kills them all at its end, and only then reads its result files. What
+sessions share is the checks' own state (their reference results).
+
+Protocol: the controller (``grader/batch.py``) writes one job per line on the
+runner's stdin; the runner answers one line per job on the descriptor given
+on its command line. A job::
+
+    {"id": str, "modules": {NAME: base64 source}, "exercises": [NAME, ...],
+     "options": {"check_timeout": float|None, "run_timeout": float|None,
+                 "exitfirst": bool, "show_traceback": bool, "keyword": str|None,
+                 "checks": ["exercise::check_function", ...]|None},
+     "seed": str|None, "course": fingerprint, "label": how reports name the folder ("exercises"),
+     "tmpdir": a folder for the job's temporary files, "results_dir": where its result files stay}
+
+The answer::
+
+    {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
+     "output": str (its last 200,000 characters), "output_chars": int,
+     "seconds": float, "error": str|None, "retire": bool}
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader.course import EXERCISES, ROOT, course_fingerprint
+
+MAX_JOBS = 100  # a fresh runner after this many, so that memory the checks keep cannot grow without bound
+MAX_RSS_BYTES = 6 * 2**30
+OUTPUT_LIMIT = 200_000  # characters of a session's printed output sent back
+RUNNER_COURSE: list[str | None] = [None]
+
+
+def serve(reply_fd: int) -> None:
+    """Answers jobs from stdin until it closes (or until this runner should retire)."""
+    import grader.plugin  # noqa: F401 - before TensorFlow, for its environment defaults
+    from grader.engine import Engine
+
+    Engine.keep_zygote = True
+    _die_with_parent()
+    RUNNER_COURSE[0] = course_fingerprint()  # the checks as this runner loads them, not as they may be edited later
+    _warm_up()
+    replies = os.fdopen(reply_fd, "w", buffering=1)
+    try:
+        for done, line in enumerate(sys.stdin, start=1):
+            answer = grade_job(json.loads(line))
+            answer["retire"] = done >= MAX_JOBS or _rss_bytes() > MAX_RSS_BYTES
+            replies.write(json.dumps(answer) + "\n")
+            if answer["retire"]:
+                return
+    finally:
+        if Engine._kept_zygote is not None:
+            Engine._kept_zygote.stop()
+
+
+def _die_with_parent() -> None:
+    """SIGKILL when the controller dies (Linux): a runner grades only for the batch that started it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)  # the controller is already gone
+
+
+def _warm_up() -> None:
+    """Imports what every session needs, once."""
+    import keras  # noqa: F401
+    import pytest  # noqa: F401
+    import tensorflow  # noqa: F401
+
+
+def grade_job(job: dict) -> dict:
+    """Grades one job's modules in a pytest session of this process; returns the answer."""
+    started = time.monotonic()
+    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "output": "", "error": None}
+    if job.get("course") not in (None, RUNNER_COURSE[0]):
+        answer["error"] = (f"this runner's checks differ from the controller's (course fingerprint "
+                           f"{RUNNER_COURSE[0]}, expected {job.get('course')}): grade from the same checkout, "
+                           "and do not edit the checks during a batch.")
+        answer["seconds"] = 0.0
+        return answer
+    with _temporary_root(job.get("tmpdir")):
+        scratch = Path(tempfile.mkdtemp(prefix="batch-job-"))
+        results = Path(job["results_dir"]) if job.get("results_dir") else scratch
+        try:
+            folder = scratch / "exercises"
+            folder.mkdir()
+            for name, encoded in job.get("modules", {}).items():
+                if name in EXERCISES:
+                    (folder / f"{name}.py").write_bytes(base64.b64decode(encoded))
+            arguments = session_arguments(job, folder, scratch, results)
+            with _output_to(scratch / "output.txt"):
+                answer["exit"] = int(_run_session(arguments))
+            printed = (scratch / "output.txt").read_text(errors="replace")
+            answer["output"], answer["output_chars"] = printed[-OUTPUT_LIMIT:], len(printed)
+            answer["gradescope"] = _read_json(results / "results.json")
+            answer["classroom"] = _read_json(results / "classroom.json")
+        except Exception as error:  # noqa: BLE001 - a runner must answer every job
+            answer["error"] = f"the grading session failed: {type(error).__name__}: {error}"
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    answer["seconds"] = round(time.monotonic() - started, 2)
+    return answer
+
+
+def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> list[str]:
+    """The pytest arguments of one job's session (the same a ``python -m grader grade`` subprocess gets)."""
+    options = job.get("options", {})
+    exercises = [name for name in job.get("exercises") or EXERCISES if name in EXERCISES]
+    arguments = [str(ROOT / "checks" / f"test_{name}.py") for name in exercises]
+    if options.get("checks"):  # "exercise::check_function" node ids instead of whole files
+        arguments = [str(ROOT / "checks" / f"test_{check.split('::')[0]}.py") + "::" + check.split("::")[1]
+                     for check in options["checks"] if check.split("::")[0] in exercises and "::" in check]
+    arguments += [f"--target={folder}", f"--target-label={job.get('label') or 'exercises'}", f"--rootdir={ROOT}",
+                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "-q",
+                  "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                  # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
+                  "-p", "no:unraisableexception",
+                  f"--gradescope-json={results / 'results.json'}", f"--classroom-json={results / 'classroom.json'}"]
+    if options.get("check_timeout"):
+        arguments.append(f"--check-timeout={float(options['check_timeout'])}")
+    if options.get("run_timeout"):
+        arguments.append(f"--run-timeout={float(options['run_timeout'])}")
+    if options.get("exitfirst"):
+        arguments.append("--exitfirst")
+    if options.get("keyword"):
+        arguments += ["-k", str(options["keyword"])]
+    if options.get("show_traceback"):
+        arguments.append("--show-traceback")
+    if job.get("seed"):
+        seed_file = scratch / "grading-seed"
+        seed_file.touch(mode=0o600)
+        seed_file.write_text(job["seed"])
+        arguments.append(f"--grading-seed-file={seed_file}")
+    return arguments
+
+
+@contextlib.contextmanager
+def _temporary_root(folder: str | None):
+    """Puts this job's temporary files (its workers' folders, pytest's) under ``folder``, if given.
+
+    The project's attack tests give each job a folder of its own, to tell the
+    processes and files of one job from those of the next.
+    """
+    if not folder:
+        yield
+        return
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = folder, folder
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved[0]
+        if saved[1] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[1]
+
+
+def _run_session(arguments: list[str]) -> int:
+    import pytest
+
+    return pytest.main(arguments)
+
+
+@contextlib.contextmanager
+def _output_to(path: Path):
+    """Sends this process's stdout and stderr (file descriptors 1 and 2) to ``path`` for a while."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "wb") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
