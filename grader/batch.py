@@ -440,13 +440,16 @@ def write_gradebook(out: Path, records: list[dict], exercises: tuple[str, ...]) 
     """``out/gradebook.csv``: one row per submission, by id; a column per exercise graded in any of them."""
     graded = {name for record in records for name in record.get("points", {})}
     exercises = tuple(name for name in EXERCISES if name in graded) or exercises
+    # A submission that could not be graded is out of the same maximum as the others.
+    maxima = [r["max_score"] for r in records if r.get("status") == STATUS_GRADED and r.get("max_score")]
+    usual_max = max(set(maxima), key=maxima.count) if maxima else 0.0
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", *exercises, "total", "max_score", "status", "error"])
     for record in records:
         points = record.get("points", {})
         writer.writerow([record["id"], *(_number(points.get(name, [0.0])[0]) for name in exercises),
-                         _number(record.get("score", 0.0)), _number(record.get("max_score", 0.0)),
+                         _number(record.get("score", 0.0)), _number(record.get("max_score") or usual_max),
                          record["status"], (record.get("error") or "").replace("\n", " ")[:500]])
     path = out / "gradebook.csv"
     _write_text(path, buffer.getvalue())

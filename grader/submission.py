@@ -50,6 +50,9 @@ def stage(source: Path, folder: Path, exercises=EXERCISES) -> StagedSubmission:
         _stage_folder(source, staged, exercises)
     elif source.is_file() and zipfile.is_zipfile(source):
         _stage_zip(source, staged, exercises)
+    elif source.is_file() and source.suffix.lower() == ".zip":
+        raise SubmissionError(f"{source}: named .zip, but not a zip archive that can be read "
+                              "(a damaged or cut-short upload?).")
     elif source.exists():
         raise SubmissionError(f"{source}: not a folder or a .zip file.")
     else:
