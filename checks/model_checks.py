@@ -137,8 +137,80 @@ def metric_name(metric):
     return str(metric)
 
 
-def expect_accuracy_metric(model, what):
-    metrics = model.get_compile_config().get("metrics") or []
+def accuracy_batches(kind):
+    """Two batches ``(y_true, y_pred, accuracy)`` whose accuracy is known, for ``kind`` "categorical" or "binary".
+
+    "categorical": one-hot labels and softmax-like rows over 10 classes, 4 of 8
+    and 3 of 8 rows right. "binary": labels (n, 1) of 0 or 1 and one sigmoid
+    unit, 4 of 8 and 6 of 8 right. Every prediction is far from 0.5 and from
+    ties, so any metric that measures accuracy for that output reports exactly
+    these values, and the usual wrong ones do not (a binary accuracy on the ten
+    outputs reports 0.9 and 0.875; a categorical accuracy on one unit, 1.0).
+    """
+    if kind == "categorical":
+        labels = np.array([0, 1, 2, 3, 4, 5, 6, 7])
+        batches = []
+        for guesses in ([0, 1, 2, 3, 5, 6, 7, 8], [0, 1, 2, 4, 5, 6, 7, 9]):
+            y_pred = np.full((8, 10), 0.01, np.float32)
+            y_pred[np.arange(8), guesses] = 0.91
+            batches.append((np.eye(10, dtype=np.float32)[labels], y_pred,
+                            float(np.mean(labels == np.array(guesses)))))
+        return batches
+    y_true = np.array([[0], [1], [1], [0], [1], [0], [1], [0]], np.float32)
+    return [(y_true, np.array([[0.1], [0.9], [0.2], [0.8], [0.95], [0.7], [0.3], [0.05]], np.float32), 0.5),
+            (y_true, np.array([[0.1], [0.9], [0.2], [0.3], [0.95], [0.7], [0.8], [0.05]], np.float32), 0.75)]
+
+
+ACCURACY_CAUSES = {
+    "categorical": ("a binary accuracy (\"binary_accuracy\") compares each of the ten outputs with 0.5 on its own, "
+                    "so an untrained model already scores 0.9; with one-hot labels use metrics=[\"accuracy\"] "
+                    "(Keras picks the categorical accuracy for a softmax output)."),
+    "binary": ("a categorical accuracy takes the argmax over the outputs, and over one sigmoid unit that is always "
+               "unit 0, so it reports 1.0 (or 0.0) whatever the model predicts; use metrics=[\"accuracy\"] or "
+               "\"binary_accuracy\"."),
+}
+
+
+def compiled_metric_values(model, y_true, y_pred):
+    """The values the model's compiled metrics report on one batch (the loss left out)."""
+    model.reset_metrics()
+    try:
+        results = model.compute_metrics(None, y_true, y_pred)
+    finally:
+        model.reset_metrics()
+    return {name: float(keras.ops.convert_to_numpy(value)) for name, value in results.items() if name != "loss"}
+
+
+def expect_accuracy_metric(model, what, kind="categorical"):
+    """Checks that one of the compiled metrics measures accuracy for this output, by evaluating it.
+
+    Any name or object passes ("accuracy", "acc", CategoricalAccuracy(),
+    BinaryAccuracy(), ...) as long as it reports the right accuracy on two
+    batches whose accuracy is known; a metric that does not fit the output
+    (``kind`` "categorical": ten softmax outputs with one-hot labels; "binary":
+    one sigmoid unit with labels 0 or 1) reports other values and fails.
+    """
+    config = (model.get_compile_config() or {}) if getattr(model, "compiled", False) else {}
+    metrics = config.get("metrics") or []
     metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
-    ok = any(name in ("accuracy", "acc") or name.endswith("_accuracy") for name in map(metric_name, metrics))
-    expect(ok, f"{what}: the model should be compiled with metrics=[\"accuracy\"], got metrics={metrics!r}.")
+    names = [metric_name(metric) for metric in metrics]
+    expect(bool(metrics), f"{what}: the model should be compiled with metrics=[\"accuracy\"], got no metrics.")
+    reported = []
+    right = None
+    for y_true, y_pred, accuracy in accuracy_batches(kind):
+        try:
+            values = compiled_metric_values(model, y_true, y_pred)
+        except Exception as error:  # noqa: BLE001 - a metric that cannot take these labels is the wrong one
+            raise CheckFailure(f"{what}: the compiled metrics {names} fail on a batch of labels and predictions of "
+                               f"this model's shape ({type(error).__name__}). Use metrics=[\"accuracy\"]."
+                               + ("\nLikely cause: a sparse accuracy takes integer labels; the labels here are "
+                                  "one-hot rows." if any("sparse" in name for name in names) else "")) from None
+        fits = {name for name, value in values.items() if np.isclose(value, accuracy, atol=1e-4)}
+        right = fits if right is None else right & fits
+        reported.append((accuracy, values))
+    if not right:
+        shown = "; ".join(f"where the accuracy is {accuracy:g} they report "
+                          + (", ".join(f"{name}={value:.4g}" for name, value in values.items()) or "nothing")
+                          for accuracy, values in reported)
+        raise CheckFailure(f"{what}: no compiled metric measures accuracy for this model's output: on two batches "
+                           f"of predictions {shown}. Got metrics={names!r}.\nLikely cause: {ACCURACY_CAUSES[kind]}")

@@ -309,7 +309,7 @@ def test_conv2d_rejects_bad_input(exercise):
 
 @pytest.mark.points(1, task="conv2d")
 def test_inputs_left_unmodified(exercise):
-    """conv2d and max_pool2d leave their input arrays as they were"""
+    """conv2d and max_pool2d leave their input arrays as they were (float32 and float64, several shapes)"""
     rng = check_rng(7)
     x = rng.standard_normal((2, 6, 7, 3)).astype(np.float32)
     kernel = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
@@ -320,6 +320,16 @@ def test_inputs_left_unmodified(exercise):
         expect_unmodified(before, exercise.argument_after(position), what="conv2d", argument=name)
     exercise.max_pool2d(x, 3, 2, padding="same")
     expect_unmodified(copies[0], exercise.argument_after(0), what="max_pool2d", argument="x")
+    # Again in float64, other shapes, "valid" padding and dilation.
+    x = rng.standard_normal((1, 5, 4, 2))
+    kernel = rng.standard_normal((2, 2, 2, 3))
+    bias = rng.standard_normal(3)
+    copies = x.copy(), kernel.copy(), bias.copy()
+    exercise.conv2d(x, kernel, bias, dilation_rate=(2, 1))
+    for position, (before, name) in enumerate(zip(copies, ("x", "kernel", "bias"))):
+        expect_unmodified(before, exercise.argument_after(position), what="conv2d (float64)", argument=name)
+    exercise.max_pool2d(x, (2, 1))
+    expect_unmodified(copies[0], exercise.argument_after(0), what="max_pool2d (float64)", argument="x")
 
 
 # --------------------------------------------------------------------------
@@ -329,7 +339,7 @@ def test_inputs_left_unmodified(exercise):
 
 @pytest.mark.points(1, task="max_pool2d")
 def test_max_pool_by_hand(exercise):
-    """max_pool2d on small images gives the values worked out by hand, padding with -inf"""
+    """max_pool2d on small images gives the values worked out by hand, padding with -inf, in the input's dtype"""
     x = np.array([[1, 2, 5, 0], [3, 4, 1, 1], [0, 0, 9, 8], [7, 0, 6, 5]], np.float32).reshape(1, 4, 4, 1)
     got = exercise.max_pool2d(x)
     expect_close(got, np.array([[4, 5], [7, 9]], np.float32).reshape(1, 2, 2, 1),
@@ -340,6 +350,14 @@ def test_max_pool_by_hand(exercise):
                  what='max_pool2d([[-1 -2 -3] [-4 -5 -6] [-7 -8 -9]], 2, padding="same")',
                  likely_causes=[(np.array([[-1, 0], [0, 0]], np.float32).reshape(1, 2, 2, 1),
                                  "padded with zeros: a zero beats every negative value. Pad with -inf.")])
+    # The dtype promise is judged here only, on two float dtypes, so that a stray cast costs one check.
+    for images in (x, -x[:, :3, :, :].astype(np.float64).repeat(2, axis=3)):
+        for padding in ("valid", "same"):
+            got_dtype = np.asarray(exercise.max_pool2d(images, 2, padding=padding)).dtype
+            expect(got_dtype == images.dtype,
+                   f'max_pool2d({images.dtype} x of shape {images.shape}, 2, padding="{padding}") should return '
+                   f"{images.dtype}, the input's dtype, got {got_dtype}.\nLikely cause: an array built with "
+                   "np.zeros/np.full/np.pad's default float64, or an .astype(...) of your own; keep x's dtype.")
 
 
 @pytest.mark.points(3, task="max_pool2d")
@@ -368,7 +386,6 @@ def test_max_pool_matches_keras(exercise, pool, strides, padding, size, channels
         ],
         shape_hint="strides=None means strides = pool_size; the output length is conv_output_length(n, pool, stride, padding).",
     )
-    expect(got.dtype == x.dtype, f"max_pool2d should keep the input's dtype ({x.dtype}), got {got.dtype}.")
 
 
 # --------------------------------------------------------------------------

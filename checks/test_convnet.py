@@ -163,7 +163,21 @@ def test_convnet_compiled(exercise):
                                      "is learned; one sigmoid unit needs binary_crossentropy."),
         ("mean_squared_error", "mean squared error is for regression; a yes/no output uses binary_crossentropy."),
     ])
-    expect_accuracy_metric(model, what)
+    expect_accuracy_metric(model, what, "binary")
+
+
+@pytest.mark.points(1, task="build_convnet")
+def test_convnet_rejects_bad_input(exercise):
+    """build_convnet raises ValueError for a dropout rate outside [0, 1) and an input shape too small or not 3-D"""
+    bad = [({"dropout": 1.0}, "a dropout rate of 1 drops every feature, so the model cannot learn; rates are in [0, 1)"),
+           ({"dropout": 1.5}, "a dropout rate is a fraction in [0, 1)"),
+           ({"dropout": -0.2}, "a dropout rate cannot be negative"),
+           ({"dropout": "0.5"}, "a dropout rate is a number, not a string"),
+           ({"input_shape": (40, 40, 3)}, "four 3x3 convolutions and 2x2 poolings need at least 46x46 pixels"),
+           ({"input_shape": (150, 150)}, "input_shape is (height, width, channels)")]
+    for kwargs, why in bad:
+        what = f"build_convnet({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+        expect_raises(ValueError, exercise.build_convnet, **kwargs, what=what, why=why)
 
 
 # --------------------------------------------------------------------------
@@ -379,14 +393,65 @@ def read_all(split_data, what):
     return images, labels, sizes
 
 
+SPLITS = ("train", "validation", "test")
+
+
 def pipeline(exercise, base, image_size=FILE_SIZE, batch_size=5):
-    """Calls ``make_datasets`` on ``base``; returns ``{split: its data}`` and the call."""
+    """Calls ``make_datasets`` on ``base``; returns ``{split: its data}`` and the call.
+
+    Lenient about the container on purpose (a list of three is as good as the tuple, and a dict keyed by split
+    is read by its keys): a wrong container costs one check, ``test_make_datasets_returns_three_splits``, not
+    every check of the pipeline.
+    """
     what = f"make_datasets(base, image_size={image_size}, batch_size={batch_size})"
     result = exercise.make_datasets(base, image_size=image_size, batch_size=batch_size)
-    expect(isinstance(result, tuple) and len(result) == 3,
-           f"{what} should return a tuple (train, validation, test), got {type(result).__name__}"
+    if isinstance(result, dict) and set(SPLITS) <= set(result):
+        return {split: result[split] for split in SPLITS}, what
+    parts = list(result) if isinstance(result, (tuple, list)) else None
+    expect(parts is not None and len(parts) == 3,
+           f"{what} should return the three splits (train, validation, test), got {type(result).__name__}"
            f"{f' of length {len(result)}' if hasattr(result, '__len__') else ''}.")
-    return dict(zip(("train", "validation", "test"), result)), what
+    return dict(zip(SPLITS, parts)), what
+
+
+@pytest.mark.points(1, task="make_datasets")
+def test_make_datasets_returns_three_splits(exercise, small_cats_and_dogs):
+    """make_datasets returns its three splits in order, (train, validation, test): a tuple or a list"""
+    what = "make_datasets(base)"
+    result = exercise.make_datasets(small_cats_and_dogs, image_size=FILE_SIZE, batch_size=5)
+    kind = type(result).__name__
+    cause = ""
+    if isinstance(result, dict):
+        cause = ("\nLikely cause: a dict keyed by split; return the three datasets in order, "
+                 "return train, validation, test.")
+    expect(isinstance(result, (tuple, list)) and len(result) == 3,
+           f"{what} should return the three datasets in order, (train, validation, test) (a tuple, or a list), "
+           f"got {kind}{f' of length {len(result)}' if hasattr(result, '__len__') else ''}.{cause}")
+    for number, (split, split_data) in enumerate(zip(SPLITS, result)):
+        images = np.concatenate(read_all(split_data, f"{what}, item {number} of the result ({split})")[0])
+        wanted, _ = expected_images(small_cats_and_dogs, split)
+        if not same_images_in_any_order(images, wanted):
+            found = [other for other in SPLITS
+                     if same_images_in_any_order(images, expected_images(small_cats_and_dogs, other)[0])]
+            raise CheckFailure(f"{what}: item {number} of the result should be the {split} split (the files of "
+                               f"base/{split}/), got "
+                               + (f"the {found[0]} split.\nLikely cause: the splits come in another order; return "
+                                  "train, validation, test." if found else "images that are none of the splits' files."))
+
+
+@pytest.mark.points(1, task="make_datasets")
+def test_make_datasets_rejects_bad_sizes(exercise, small_cats_and_dogs):
+    """make_datasets raises ValueError for a batch_size that is not an int >= 1 and an image_size that is not positive"""
+    bad = [("batch_size", 0, "a batch holds at least one image"),
+           ("batch_size", -4, "a batch size cannot be negative"),
+           ("batch_size", 2.5, "a batch size is a whole number"),
+           ("image_size", (0, 16), "an image cannot have 0 rows"),
+           ("image_size", (20, -1), "an image cannot have a negative width"),
+           ("image_size", (20,), "image_size is (height, width) or one int")]
+    for argument, value, why in bad:
+        kwargs = {"image_size": FILE_SIZE, "batch_size": 5, argument: value}
+        expect_raises(ValueError, exercise.make_datasets, small_cats_and_dogs, **kwargs,
+                      what=f"make_datasets(base, {argument}={value!r})", why=why)
 
 
 @pytest.mark.points(2, task="make_datasets")

@@ -323,18 +323,18 @@ def test_refuses_non_empty_base_dir(exercise, flat_folder, tmp_path):
 
 @pytest.mark.points(1, task="make_small_dataset")
 def test_creates_or_fills_empty_base_dir(exercise, flat_folder, tmp_path):
-    """a missing base_dir is created (with its parents), and an existing empty one is used"""
+    """a missing base_dir is created (with its parents), and an existing empty one is used (paths given as str or Path)"""
     nested = tmp_path / "projects" / "cats" / "small"
     exercise.make_small_dataset(flat_folder, nested, split_sizes=SMALL_SPLIT)
     expect_split_files(nested, SMALL_SPLIT, what="make_small_dataset(original, a new nested folder)")
     empty = tmp_path / "empty"
     empty.mkdir()
     try:
-        exercise.make_small_dataset(flat_folder, empty, split_sizes=SMALL_SPLIT)
+        exercise.make_small_dataset(str(flat_folder), str(empty), split_sizes=SMALL_SPLIT)  # paths as str work too
     except FileExistsError as error:
         raise CheckFailure(f"make_small_dataset(original, an existing empty folder) raised FileExistsError ({error}). "
                            "Only a base_dir that holds something must be refused; an empty one is fine to use.") from None
-    expect_split_files(empty, SMALL_SPLIT, what="make_small_dataset(original, an existing empty folder)")
+    expect_split_files(empty, SMALL_SPLIT, what="make_small_dataset(str(original), str(an existing empty folder))")
 
 
 @pytest.mark.points(2, task="make_small_dataset")

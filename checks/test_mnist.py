@@ -77,20 +77,30 @@ def test_preprocess_images_by_hand(exercise):
     expect_close(got, expected, what="preprocess_images(images with pixels 0, 51, 200 and 255)",
                  rtol=1e-6, atol=1e-7, likely_causes=image_causes(images),
                  shape_hint="add a channels axis at the end: (n, 28, 28) -> (n, 28, 28, 1).")
-    expect(got.dtype == np.float32, f"preprocess_images should return float32 (Keras' default float type), got {got.dtype}. "
-                                    "Likely cause: dividing a uint8 array by 255 gives float64; use .astype(\"float32\").")
+    # The dtype is judged here only, on two integer dtypes, so that a missing cast costs this one check.
+    wide = np.full((3, 28, 28), 255, np.int64)
+    for images, got in ((images, got), (wide, exercise.preprocess_images(wide))):
+        got_dtype = np.asarray(got).dtype
+        expect(got_dtype == np.float32,
+               f"preprocess_images({images.dtype} images of shape {images.shape}) should return float32 (Keras' "
+               f"default float type), got {got_dtype}.\nLikely cause: dividing an integer array by 255 gives float64; "
+               "use .astype(\"float32\").")
 
 
 @pytest.mark.points(2, task="preprocess_images")
 @settings(max_examples=20)
-@given(images=hnp.arrays(np.uint8, st.tuples(st.integers(1, 4), st.just(28), st.just(28))))
-def test_preprocess_images_any_batch(exercise, images):
-    """preprocess_images scales and reshapes any batch of uint8 images exactly"""
+@given(data=st.data())
+def test_preprocess_images_any_batch(exercise, data):
+    """preprocess_images scales and reshapes any batch of integer images (uint8 to int64) exactly, leaving them unmodified"""
+    dtype = data.draw(st.sampled_from([np.uint8, np.int16, np.int32, np.int64]))
+    images = data.draw(hnp.arrays(dtype, st.tuples(st.integers(1, 4), st.just(28), st.just(28)),
+                                  elements=st.integers(0, 255)))
+    before = images.copy()
     got = exercise.preprocess_images(images)
-    expect_close(got, (images.astype(np.float32) / 255).reshape(-1, 28, 28, 1),
-                 what=f"preprocess_images(uint8 images of shape {images.shape})", rtol=1e-6, atol=1e-7,
+    expect_close(got, (images.astype(np.float64) / 255).reshape(-1, 28, 28, 1),
+                 what=f"preprocess_images({images.dtype} images of shape {images.shape})", rtol=1e-6, atol=1e-7,
                  likely_causes=image_causes(images), shape_hint="expected (n, 28, 28, 1): channels last.")
-    expect(got.dtype == np.float32, f"preprocess_images should return float32, got {got.dtype}.")
+    expect_unmodified(before, exercise.argument_after(0), what="preprocess_images", argument="images")
 
 
 @pytest.mark.points(1, task="preprocess_images")
@@ -99,7 +109,7 @@ def test_preprocess_images_on_mnist(exercise):
     (x_train, _), _ = mnist_arrays()
     before = x_train.copy()
     got = expect_array(exercise.preprocess_images(x_train), what="preprocess_images(x_train)",
-                       shape=(4000, 28, 28, 1), dtype=np.float32)
+                       shape=(4000, 28, 28, 1))
     expect_unmodified(before, exercise.argument_after(0), what="preprocess_images", argument="images")
     expect(float(got.min()) == 0.0 and float(got.max()) == 1.0,
            f"preprocess_images(x_train): expected values from 0.0 to 1.0, got {got.min():g} to {got.max():g}.")
@@ -107,12 +117,21 @@ def test_preprocess_images_on_mnist(exercise):
 
 @pytest.mark.points(1, task="preprocess_images")
 def test_preprocess_images_rejects_bad_input(exercise):
-    """preprocess_images raises ValueError for flattened images and for images already scaled to floats"""
+    """preprocess_images raises ValueError for images not (n, 28, 28), float images and pixel values outside 0-255"""
     expect_raises(ValueError, exercise.preprocess_images, np.zeros((3, 784), np.uint8),
                   what="preprocess_images(array of shape (3, 784))", why="the images must be (n, 28, 28), not flattened rows")
+    expect_raises(ValueError, exercise.preprocess_images, np.zeros((28, 28), np.int32),
+                  what="preprocess_images(one int32 image of shape (28, 28))",
+                  why="the images must be a batch (n, 28, 28): add the batch axis with images[np.newaxis]")
     expect_raises(ValueError, exercise.preprocess_images, np.full((3, 28, 28), 0.5, np.float32),
                   what="preprocess_images(float32 images with values 0.5)",
                   why="float images may already be scaled; scaling again would divide by 255 twice")
+    expect_raises(ValueError, exercise.preprocess_images, np.full((2, 28, 28), 200.0, np.float64),
+                  what="preprocess_images(float64 images with values 200.0)", why="the images must be of an integer type")
+    expect_raises(ValueError, exercise.preprocess_images, np.full((2, 28, 28), 300, np.int16),
+                  what="preprocess_images(int16 images with values 300)", why="pixel values run from 0 to 255")
+    expect_raises(ValueError, exercise.preprocess_images, np.full((1, 28, 28), -1, np.int64),
+                  what="preprocess_images(int64 images with values -1)", why="pixel values run from 0 to 255")
 
 
 # --------------------------------------------------------------------------
@@ -138,10 +157,14 @@ def test_preprocess_labels_by_hand(exercise):
     expected[[0, 1, 2], [3, 0, 9]] = 1
     expect_close(got, expected, what="preprocess_labels([3, 0, 9])", rtol=0, atol=0,
                  likely_causes=label_causes(labels, 10), shape_hint="expected one row of 10 per label: (3, 10).")
-    expect(got.dtype == np.float32, f"preprocess_labels should return float32, got {got.dtype}.")
-    got = exercise.preprocess_labels(np.array([1, 3]), num_classes=4)
+    expect(np.asarray(got).dtype == np.float32,
+           f"preprocess_labels(uint8 labels [3, 0, 9]) should return float32, got {np.asarray(got).dtype}.\n"
+           "Likely cause: np.eye(n) and to_categorical default to float64 unless you pass dtype=\"float32\".")
+    got = exercise.preprocess_labels(np.array([1, 3], np.int64), num_classes=4)
     expect_close(got, np.array([[0, 1, 0, 0], [0, 0, 0, 1]], np.float32), what="preprocess_labels([1, 3], num_classes=4)",
                  rtol=0, atol=0, likely_causes=label_causes(np.array([1, 3]), 4))
+    expect(np.asarray(got).dtype == np.float32,
+           f"preprocess_labels(int64 labels [1, 3], num_classes=4) should return float32, got {np.asarray(got).dtype}.")
 
 
 @pytest.mark.points(2, task="preprocess_labels")
@@ -157,19 +180,22 @@ def test_preprocess_labels_any_labels(exercise, num_classes, data):
     expect_close(got, expected, what=f"preprocess_labels({labels.tolist()}, num_classes={num_classes})",
                  rtol=0, atol=0, likely_causes=label_causes(labels, num_classes),
                  shape_hint=f"expected one row of num_classes={num_classes} per label.")
-    expect(got.dtype == np.float32, f"preprocess_labels should return float32, got {got.dtype}.")
     expect_unmodified(before, exercise.argument_after(0), what="preprocess_labels", argument="labels")
 
 
 @pytest.mark.points(1, task="preprocess_labels")
 def test_preprocess_labels_rejects_bad_input(exercise):
-    """preprocess_labels raises ValueError for labels outside [0, num_classes) and for non-integer labels"""
+    """preprocess_labels raises ValueError for labels outside [0, num_classes), non-integer or 2-D labels, and num_classes < 1"""
     expect_raises(ValueError, exercise.preprocess_labels, np.array([1, 10]), what="preprocess_labels([1, 10])",
                   why="with num_classes=10 the labels run from 0 to 9")
     expect_raises(ValueError, exercise.preprocess_labels, np.array([-1, 2]), what="preprocess_labels([-1, 2])",
                   why="a label cannot be negative (NumPy would silently pick the last column)")
     expect_raises(ValueError, exercise.preprocess_labels, np.array([0.5, 2.0]), what="preprocess_labels([0.5, 2.0])",
                   why="class labels are integers")
+    expect_raises(ValueError, exercise.preprocess_labels, np.array([[1], [2]], np.int32),
+                  what="preprocess_labels(int32 labels of shape (2, 1))", why="the labels must be a 1-D array (n,)")
+    expect_raises(ValueError, exercise.preprocess_labels, np.array([0, 1], np.uint8), 0,
+                  what="preprocess_labels([0, 1], num_classes=0)", why="num_classes must be a positive int")
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-# stub fingerprint: 37ef49c11750708f
+# stub fingerprint: f5c69f2dddef92be
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_convnet.py
 # (Generated from solutions/convnet.py by `python -m grader.stubgen`.)
@@ -99,7 +99,9 @@ def build_convnet(input_shape=(150, 150, 3), dropout=None):
 
     Raises:
         ValueError: ``input_shape`` is not three positive ints with sides of
-            at least 46, or ``dropout`` is not ``None`` or in ``[0, 1)``.
+            at least 46, or ``dropout`` is not ``None`` or a number in
+            ``[0, 1)`` (a rate of 1 would drop every feature, and the model
+            could not learn).
     """
     raise NotImplementedError("build_convnet: your code goes here")
 
@@ -150,12 +152,14 @@ def make_datasets(base_dir, image_size=(150, 150), batch_size=20):
         batch_size: int >= 1.
 
     Returns:
-        ``(train, validation, test)``: ``tf.data.Dataset`` objects yielding
+        ``(train, validation, test)`` (a tuple; a list of the three in this
+        order is as good): ``tf.data.Dataset`` objects yielding
         ``(images, labels)``: float32 ``(batch, height, width, 3)`` in
         [0, 1] and float32 ``(batch, 1)`` labels.
 
     Raises:
         FileNotFoundError: a split or class folder is missing.
-        ValueError: ``image_size`` or ``batch_size`` is invalid.
+        ValueError: ``image_size`` is not an int >= 1 or a ``(height,
+            width)`` pair of them, or ``batch_size`` is not an int >= 1.
     """
     raise NotImplementedError("make_datasets: your code goes here")

@@ -58,6 +58,7 @@ SYNCED_ENVIRON = ("KERAS_HOME", "HOME")
 TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
 
 
+FENCE_ATTEMPTS = 3  # workers started before an incomplete fence fails the check
 SWEEP_SECONDS = 10.0  # the sweep goes on while anything a worker left keeps running, up to this
 
 
@@ -76,6 +77,10 @@ class Engine:
     # zygote for all of them (it holds no learner code, only imported libraries).
     keep_zygote = False
     _kept_zygote: "Zygote | None" = None
+    # Whether this machine gives a worker its own mount namespace (probed once per process). Where it
+    # does, a worker that did not get one (seen, rarely, under load) never imports the learner's module:
+    # without its read-only mount of the project, root could change the project's modes and times.
+    mounts_available: "bool | None" = None
 
     def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
         Engine.live.append(self)
@@ -127,6 +132,12 @@ class Engine:
         if self.plan:
             self._start(self.plan[0])
 
+    def mounts_required(self) -> bool:
+        """True where this machine gives a worker its own mount namespace (probed once per process)."""
+        if Engine.mounts_available is None:
+            Engine.mounts_available = _probe_mount_namespace(self.runtime)
+        return Engine.mounts_available
+
     def _zygote(self) -> "Zygote":
         if not Engine.keep_zygote:
             return Zygote(self.root / "zygote", self.runtime)
@@ -160,7 +171,18 @@ class Engine:
             self._start_after(module)
         deadline, late = self.deadline()
         try:
-            worker.await_ready(max(deadline, time.monotonic() + 1.0) if worker.fresh else deadline)
+            for attempt in range(FENCE_ATTEMPTS):
+                try:
+                    worker.await_ready(max(deadline, time.monotonic() + 1.0) if worker.fresh else deadline)
+                    break
+                except FenceIncomplete as incomplete:
+                    self.retire(worker)
+                    if attempt + 1 == FENCE_ATTEMPTS:
+                        raise ExerciseImportError(module.shown_path, (
+                            f"the grader could not fence the process that runs {module.shown_path} "
+                            f"({incomplete}), so none of it ran. Grade again; if this goes on, tell your "
+                            "instructor.")) from None
+                    worker = self.workers[key] = Worker(self, module)
         except ExerciseImportError as error:
             self.import_errors[key] = error
             self.retire(worker)
@@ -266,6 +288,7 @@ class Worker:
         self.output_offset = 0
         read_dirs, read_files = engine.read_dirs(module.blocked_packages)
         config = {
+            "require_mounts": engine.mounts_required(),
             "workdir": str(self.workdir),
             "module_file": str(module_file),
             "module_name": module.name,
@@ -324,6 +347,9 @@ class Worker:
         except (transport.ChannelClosed, transport.ProtocolError, OSError):
             raise ExerciseImportError(shown, f"importing {shown} ended the process that runs it "
                                              f"({self.exit_description()}).{self.output_note()}") from None
+        if header.get("op") == "fence_incomplete":
+            problems = (header.get("fence") or {}).get("problems") or ["no mount namespace"]
+            raise FenceIncomplete("; ".join(str(p) for p in problems)[:500])
         self.fresh = False
         self.engine.fence_report = header.get("fence")
         if header.get("op") == "import_error":
@@ -501,6 +527,32 @@ class ForkedProcess:
 
     def kill(self) -> None:
         _kill(self.pid)
+
+
+class FenceIncomplete(Exception):
+    """A worker reported that its fence lacks a part this machine provides; it imported nothing."""
+
+
+# Enters a mount and network namespace as the fence does, in a throwaway process.
+_NAMESPACE_PROBE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import fence; "
+    "error = fence._unshare_maybe_as_user(fence.CLONE_NEWNS | fence.CLONE_NEWNET, {}); "
+    "print('yes' if error is None else 'no')"
+)
+
+
+def _probe_mount_namespace(runtime: Path) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    for _ in range(3):  # a transient refusal must not switch the requirement off for the whole run
+        try:
+            probe = subprocess.run([sys.executable, "-I", "-B", "-c", _NAMESPACE_PROBE, str(runtime)],
+                                   capture_output=True, text=True, timeout=20, env=_worker_environ(runtime))
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if probe.stdout.strip() == "yes":
+            return True
+    return False
 
 
 def _copy_runtime(folder: Path) -> Path:

@@ -61,6 +61,13 @@ def run(fd: int, config: dict) -> None:
             "type": "RuntimeError", "bases": ["RuntimeError", "Exception"], "frames": [],
             "message": "the worker could not fence itself (it had more than one thread)"}})
         return
+    mounted = {os.path.realpath(path) for path in report.get("readonly") or ()}
+    wanted = {os.path.realpath(path) for path in CONFIG["fence"].get("readonly_paths") or ()}
+    if CONFIG.get("require_mounts") and not (report.get("mount_namespace") and wanted <= mounted):
+        # The machine gives workers their own mount namespace, this one did not get it: without its
+        # read-only mount of the project, nothing of the learner's may run. The grader starts another.
+        transport.send(SOCKET, {"op": "fence_incomplete", "fence": report})
+        return
     _block_packages(CONFIG.get("blocked_packages", ()))
     module, problem = _import_module()
     if module is None:

@@ -201,3 +201,29 @@ def test_show_traceback_flag_adds_pytest_traceback(tmp_path):
     full = run_checks(target, tmp_path, CONV_CHECKS, "-k", "output_length_by_hand", "--show-traceback")
     assert "IndexError" in plain.output and "exercise = <" not in plain.output
     assert "your code raised IndexError" in full.output and "def test_output_length_by_hand" in full.output
+
+
+def test_worker_without_its_read_only_mount_imports_nothing(tmp_path, monkeypatch):
+    """Where workers get a mount namespace, one whose read-only mount of the project is missing runs nothing.
+
+    The fence is made to miss it (the project path it should mount does not exist); the learner's module
+    would leave a file at import. It is retried, then the exercise's checks fail with a message.
+    """
+    from grader import engine as engine_module
+    from grader.verdicts import ExerciseImportError
+
+    monkeypatch.setattr(engine_module.Engine, "mounts_available", True)
+    monkeypatch.setattr(engine_module, "ROOT", tmp_path / "no-such-project")
+    marker = tmp_path / "shared" / "imported"
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "conv.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                                "def conv_output_length(*args):\n    return 1\n")
+    engine = engine_module.Engine(shared_dirs=[tmp_path / "shared"], run_seconds=120)
+    try:
+        module = engine.module(tmp_path / "target", "conv", "exercises/conv.py", blocked_packages=("tensorflow",))
+        with pytest.raises(ExerciseImportError, match="could not fence"):
+            module.conv_output_length(5, 3)
+    finally:
+        engine.shutdown()
+    assert not marker.exists(), "the learner's module was imported without its fence"

@@ -46,4 +46,7 @@ MUTANTS = [
            (("    n, out_h, out_w = patches.shape[:3]\n",
              "    n, out_h, out_w = patches.shape[:3]\n    while patches.size > 10**9 or True:\n        pass\n"),),
            check_timeout=3, check="test_conv2d_by_hand"),
+    Mutant("pool-float64", "max_pool2d returns float64 whatever the input's dtype",
+           (('    return extract_patches(x, (ph, pw), (sh, sw), "valid").max(axis=(3, 4))\n',
+             '    return extract_patches(x, (ph, pw), (sh, sw), "valid").max(axis=(3, 4)).astype(np.float64)\n'),), check="test_max_pool_by_hand"),
 ]

@@ -50,4 +50,6 @@ MUTANTS = [
     Mutant("re-encoded-images", "each image re-saved instead of copied: the bytes change",
            (("            shutil.copyfile(source, target)\n",
              "            target.write_bytes(source.read_bytes() + b'\\n')\n"),), check="test_copies_are_identical"),
+    Mutant("paths-assumed-pathlib", "original_dir and base_dir used as Path objects: a str path fails",
+           (("    original, base = Path(original_dir), Path(base_dir)\n", "    original, base = original_dir, base_dir\n"),), check="test_creates_or_fills_empty_base_dir"),
 ]

@@ -59,4 +59,12 @@ MUTANTS = [
     Mutant("zero-initialised-dense", "the hidden Dense layer's weights initialised to zeros: it never learns",
            (('keras.layers.Dense(64, activation="relu")',
              'keras.layers.Dense(64, activation="relu", kernel_initializer="zeros")'),), check="test_mnist_model_learns"),
+    Mutant("binary-accuracy-metric", "metrics=[\"binary_accuracy\"] on the ten softmax outputs: an untrained model reports 0.9",
+           ((', metrics=["accuracy"])', ', metrics=["binary_accuracy"])'),), check="test_mnist_model_compiled"),
+    Mutant("sparse-accuracy-metric", "a sparse categorical accuracy with one-hot labels",
+           ((', metrics=["accuracy"])', ', metrics=[keras.metrics.SparseCategoricalAccuracy()])'),), check="test_mnist_model_compiled"),
+    Mutant("images-range-unchecked", "no check of the pixel range: int16 values of 300 become 1.18",
+           (("    if images.size and (images.min() < 0 or images.max() > 255):\n", "    if False:\n"),), check="test_preprocess_images_rejects_bad_input"),
+    Mutant("labels-2d-accepted", "labels of shape (n, 1) accepted: the result is (n, 1, num_classes)",
+           (("    if labels.ndim != 1:\n", "    if False:\n"),), check="test_preprocess_labels_rejects_bad_input"),
 ]

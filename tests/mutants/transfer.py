@@ -71,4 +71,11 @@ MUTANTS = [
              "    candidates = [Path(\"~/.keras/models\").expanduser() / VGG16_NOTOP_FILE]\n"),), check="test_imagenet_weights_missing_fail_fast"),
     Mutant("weights-path-ignored", "a path given as weights is checked but never loaded (random weights)",
            (("weights=None if path is None else str(path)", "weights=None"),), check="test_imagenet_weights_from_local_cache"),
+    Mutant("freezing-stops-before-block5", "the base frozen layer by layer, but the loop leaves the last block trainable",
+           (("    conv_base.trainable = False\n", "    for layer in conv_base.layers[:-4]:\n        layer.trainable = False\n"),),
+           check="test_frozen_model_trains_only_the_head"),
+    Mutant("missing-weights-message-without-folder", "the error names the missing file but not where to put it",
+           (("(looked for {', '.join(map(str, candidates))}). \"", "\""),
+            ("f\"{VGG16_NOTOP_FILE} to {candidates[0]}. Or use", "f\"{VGG16_NOTOP_FILE} to the Keras cache. Or use")),
+           check="test_imagenet_weights_missing_fail_fast"),
 ]

@@ -33,6 +33,9 @@ MUTANTS = [
              "    maps = activation[0].astype(np.float64)\n"
              "    activation[0] -= activation[0].mean(axis=(0, 1))\n"
              "    maps = maps - 0  # the values below still come from the copy\n"),), check="test_grid_constant_channel"),
+    Mutant("grid-no-clip", "the tiles cast to uint8 without clipping (values past 255 wrap around)",
+           (("    tiles = np.clip(standardised * 64 + 128, 0, 255).astype(np.uint8)\n",
+             "    tiles = (standardised * 64 + 128).astype(np.int64).astype(np.uint8)\n"),), check="test_grid_any_shape"),
     # deprocess_image
     Mutant("deprocess-no-clip", "deprocess_image without clipping (uint8 wraps around)",
            (("    x = np.clip(x, 0, 1)\n", ""),), check="test_deprocess_values"),
