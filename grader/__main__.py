@@ -18,6 +18,7 @@ from pathlib import Path
 
 from grader import gradescope, release
 from grader.course import EXERCISES, ROOT
+from grader.runner import checks_files, grading_arguments, grading_environ, write_seed_file
 from grader.submission import SubmissionError, stage
 
 
@@ -132,31 +133,16 @@ def grade_one(submission: Path, args) -> int:
             return 2
         for note in staged.skipped:
             print(f"note: {note}", file=sys.stderr)
-        checks = [str(ROOT / "checks" / f"test_{name}.py") for name in (args.exercise or EXERCISES)]
-        command = [
-            sys.executable, "-m", "pytest", *checks,
-            f"--target={staged.folder}", "--target-label=exercises",
-            f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider",
-        ]
         seed = read_seed(args)
-        seed_file = None
-        if seed:
-            # A file only this user can read, outside every folder a worker may read.
-            seed_file = Path(scratch) / "grading-seed"
-            seed_file.touch(mode=0o600)
-            seed_file.write_text(seed)
-        for flag, value in (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json),
-                            ("--check-timeout", args.check_timeout), ("--run-timeout", args.run_timeout),
-                            ("--grading-seed-file", seed_file)):
-            if value is not None:
-                command.append(f"{flag}={Path(value).resolve() if isinstance(value, Path) else value}")
-        if args.show_traceback:
-            command.append("--show-traceback")
+        command = [sys.executable, "-m", "pytest", *grading_arguments(
+            staged.folder, checks_files(args.exercise or EXERCISES), check_timeout=args.check_timeout,
+            run_timeout=args.run_timeout, seed_file=write_seed_file(Path(scratch), seed) if seed else None,
+            show_traceback=args.show_traceback)]
+        for flag, path in (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json)):
+            if path is not None:
+                command.append(f"{flag}={path.resolve()}")
         command.append("-q" if not args.quiet else "-qq")
-        environ = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("CHECKS_TARGET", "CHECKS_GRADING_SEED", "PYTEST_"))}
-        environ.pop("PYTHONPATH", None)
-        return subprocess.run(command, cwd=ROOT, env=environ).returncode
+        return subprocess.run(command, cwd=ROOT, env=grading_environ()).returncode
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import EXERCISES, ROOT, course_fingerprint
+from grader.engine import descendants_of
+from grader.runner import grading_environ
 from grader.submission import SubmissionError, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
@@ -207,11 +209,8 @@ class RunnerProcess:
 
     def _start(self) -> None:
         read_end, write_end = os.pipe()
-        environment = {k: v for k, v in os.environ.items()
-                       if not k.startswith(("CHECKS_TARGET", "CHECKS_GRADING_SEED", "PYTEST_"))}
-        environment.pop("PYTHONPATH", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.runner", str(write_end)], cwd=ROOT, env=environment,
+            [sys.executable, "-m", "grader.runner", str(write_end)], cwd=ROOT, env=grading_environ(),
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[write_end],
             text=True, start_new_session=True,
         )
@@ -228,7 +227,7 @@ class RunnerProcess:
         """Kills the runner and every process below it (its workers, and anything they started)."""
         if self.process is None:
             return
-        for pid in [*_descendants(self.process.pid), self.process.pid]:
+        for pid in [*descendants_of(self.process.pid), self.process.pid]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -239,25 +238,6 @@ class RunnerProcess:
                 stream.close()
             except OSError:
                 pass
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (read from /proc), deepest first."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    below, frontier = [], [pid]
-    while frontier:
-        frontier = [child for parent in frontier for child in children.get(parent, [])]
-        below = frontier + below
-    return below
 
 
 def error_answer(identifier: str, reason: str) -> dict:

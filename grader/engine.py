@@ -811,6 +811,12 @@ def _process_table() -> dict[int, tuple[int, int, str]] | None:
     return table
 
 
+def descendants_of(pid: int) -> list[int]:
+    """Every live process below ``pid`` (from /proc; none elsewhere)."""
+    table = _process_table()
+    return _descendants(table, pid) if table else []
+
+
 def _descendants(table, ancestor: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, (parent, _, _) in table.items():

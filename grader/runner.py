@@ -124,35 +124,72 @@ def grade_job(job: dict) -> dict:
     return answer
 
 
+def checks_files(exercises) -> list[str]:
+    """The checks file of each exercise, as pytest arguments."""
+    return [str(ROOT / "checks" / f"test_{name}.py") for name in exercises]
+
+
+def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises",
+                      check_timeout: float | None = None, run_timeout: float | None = None,
+                      seed_file: Path | None = None, show_traceback: bool = False) -> list[str]:
+    """The pytest arguments that grade the modules in ``folder`` with this checkout's checks and configuration.
+
+    Shared by ``python -m grader grade`` (a pytest subprocess) and the runners (a pytest session each).
+
+    Args:
+        folder: the modules to grade.
+        checks: checks files or node ids (``checks_files``).
+    """
+    arguments = [*checks, f"--target={folder}", f"--target-label={label}", f"--rootdir={ROOT}",
+                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider"]
+    for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout),
+                        ("--grading-seed-file", seed_file)):
+        if value is not None:
+            arguments.append(f"{flag}={value}")
+    if show_traceback:
+        arguments.append("--show-traceback")
+    return arguments
+
+
+def write_seed_file(folder: Path, seed: str) -> Path:
+    """The secret seed in a file only this user can read, in ``folder`` (outside every folder a worker may read)."""
+    seed_file = folder / "grading-seed"
+    seed_file.touch(mode=0o600)
+    seed_file.write_text(seed)
+    return seed_file
+
+
+def grading_environ() -> dict[str, str]:
+    """This process's environment for a grading process, less what would change its target or seed."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CHECKS_TARGET", "CHECKS_GRADING_SEED", "PYTEST_"))}
+    environ.pop("PYTHONPATH", None)
+    return environ
+
+
 def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> list[str]:
-    """The pytest arguments of one job's session (the same a ``python -m grader grade`` subprocess gets)."""
+    """The pytest arguments of one job's session (``grading_arguments`` and the job's own options)."""
     options = job.get("options", {})
     exercises = [name for name in job.get("exercises") or EXERCISES if name in EXERCISES]
-    arguments = [str(ROOT / "checks" / f"test_{name}.py") for name in exercises]
+    checks = checks_files(exercises)
     if options.get("checks"):  # "exercise::check_function" node ids instead of whole files
-        arguments = [str(ROOT / "checks" / f"test_{check.split('::')[0]}.py") + "::" + check.split("::")[1]
-                     for check in options["checks"] if check.split("::")[0] in exercises and "::" in check]
-    arguments += [f"--target={folder}", f"--target-label={job.get('label') or 'exercises'}", f"--rootdir={ROOT}",
-                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "-q",
-                  "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        checks = [checks_files([exercise])[0] + "::" + function
+                  for exercise, _, function in (check.partition("::") for check in options["checks"])
+                  if exercise in exercises and function]
+    arguments = grading_arguments(
+        folder, checks, label=job.get("label") or "exercises",
+        check_timeout=float(options["check_timeout"]) if options.get("check_timeout") else None,
+        run_timeout=float(options["run_timeout"]) if options.get("run_timeout") else None,
+        seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
+        show_traceback=bool(options.get("show_traceback")))
+    arguments += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                   # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
                   "-p", "no:unraisableexception",
                   f"--gradescope-json={results / 'results.json'}", f"--classroom-json={results / 'classroom.json'}"]
-    if options.get("check_timeout"):
-        arguments.append(f"--check-timeout={float(options['check_timeout'])}")
-    if options.get("run_timeout"):
-        arguments.append(f"--run-timeout={float(options['run_timeout'])}")
     if options.get("exitfirst"):
         arguments.append("--exitfirst")
     if options.get("keyword"):
         arguments += ["-k", str(options["keyword"])]
-    if options.get("show_traceback"):
-        arguments.append("--show-traceback")
-    if job.get("seed"):
-        seed_file = scratch / "grading-seed"
-        seed_file.touch(mode=0o600)
-        seed_file.write_text(job["seed"])
-        arguments.append(f"--grading-seed-file={seed_file}")
     return arguments
 
 

@@ -26,8 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from grader.batch import RunnerProcess, _descendants
+from grader.batch import RunnerProcess
 from grader.course import EXERCISES, ROOT
+from grader.engine import descendants_of
 
 
 def build_batch(folder: Path, count: int) -> None:
@@ -69,7 +70,7 @@ def peak_memory_of_one_grading() -> tuple[float, float]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], sum(_rss(pid) for pid in [runner.process.pid, *_descendants(runner.process.pid)]))
+            peak[0] = max(peak[0], sum(_rss(pid) for pid in [runner.process.pid, *descendants_of(runner.process.pid)]))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample)

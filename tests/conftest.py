@@ -139,8 +139,8 @@ for target in ("checks/test_conv.py", "grader/results.py"):
 """
 
 
-def batch_command(*arguments, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Runs ``python -m grader grade ARGUMENTS`` (batch options included) as an instructor would."""
+def grader_command(*arguments, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Runs ``python -m grader grade ARGUMENTS`` (batch options or not) as an instructor would."""
     return subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, arguments)], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -204,5 +204,5 @@ def course_gradebook(tmp_path_factory) -> CourseGradebook:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "checks").glob("*.py")):
         digest.update(path.read_bytes())
-    run = batch_command(submissions, "--out", base / "out", "--jobs", "2")
+    run = grader_command(submissions, "--out", base / "out", "--jobs", "2")
     return CourseGradebook(submissions, base / "out", ids, run.returncode, run.stderr, digest.hexdigest())

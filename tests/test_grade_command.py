@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
-from tests.conftest import ROOT, batch_command
+from tests.conftest import ROOT, grader_command
 
 REFERENCE = (ROOT / "solutions" / "conv.py").read_text()
 
 
-def grade(*arguments, timeout=300, env=None):
+def grade(*arguments):
     """Runs ``python -m grader grade ARGUMENTS``; returns the finished process."""
-    return subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, arguments)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return grader_command(*arguments, timeout=300)
 
 
 def classroom_of(path):
@@ -101,7 +98,7 @@ def test_secret_seed_changes_the_inputs_reproducibly(tmp_path):
         if seed is not None:
             seed_file.write_text(seed)
             arguments += ["--grading-seed-file", seed_file]
-        run = batch_command(*arguments)
+        run = grader_command(*arguments)
         found = []
         for name in ("first", "second"):
             messages = [t["message"] or "" for t in classroom_of(tmp_path / out / name / "classroom.json")["tests"]]

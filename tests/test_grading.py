@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from grader import stubgen
-from tests.conftest import COURSE_MAX, EXERCISE_MAX, ROOT, GradingRun, batch_command
+from tests.conftest import COURSE_MAX, EXERCISE_MAX, ROOT, GradingRun, grader_command
 
 def graded(course_gradebook, identifier: str) -> GradingRun:
     """A submission of the session's course batch (``tests/conftest.py``) as a ``GradingRun``."""
@@ -164,11 +164,11 @@ def test_progress_is_reported_per_submission(course_gradebook):
 def test_rerun_skips_what_is_graded_and_force_grades_again(course_gradebook):
     out = course_gradebook.out
     before = (out / "reference" / "grading.json").read_text()
-    again = batch_command(course_gradebook.submissions, "--out", out, "--jobs", "2")
+    again = grader_command(course_gradebook.submissions, "--out", out, "--jobs", "2")
     assert "0 to grade, 18 already graded" in again.stderr, again.stderr[-2000:]
     assert (out / "reference" / "grading.json").read_text() == before
     assert sorted(rows_of(out)) == sorted(course_gradebook.ids)
-    forced = batch_command(course_gradebook.submissions / "flat-upload.zip", "--out", out, "--force")
+    forced = grader_command(course_gradebook.submissions / "flat-upload.zip", "--out", out, "--force")
     assert "1 to grade" in forced.stderr, forced.stderr[-2000:]
     assert json.loads((out / "flat-upload" / "grading.json").read_text())["score"] == 19
     assert sorted(rows_of(out)) == sorted(course_gradebook.ids), "a partial re-grade keeps every other row"
@@ -178,7 +178,7 @@ def test_an_output_folder_that_is_not_a_gradebook_is_refused(tmp_path, course_gr
     out = tmp_path / "notes"
     out.mkdir()
     (out / "essay.txt").write_text("mine")
-    run = batch_command(course_gradebook.submissions / "partial", "--out", out)
+    run = grader_command(course_gradebook.submissions / "partial", "--out", out)
     assert run.returncode == 2 and "not a gradebook folder" in run.stderr
     assert [p.name for p in out.iterdir()] == ["essay.txt"]
 
@@ -193,7 +193,7 @@ def test_dask_cluster_grades_the_same(tmp_path, course_gradebook):
     distributed = pytest.importorskip("distributed", reason="--dask needs pip install -e '.[cluster]'")
     submissions = course_gradebook.submissions
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run = batch_command(submissions / "partial", submissions / "flat-upload.zip", "--out", tmp_path / "out",
+        run = grader_command(submissions / "partial", submissions / "flat-upload.zip", "--out", tmp_path / "out",
                             "--exercise", "conv", "--dask", cluster.scheduler_address)
     assert run.returncode == 0, run.stderr[-3000:]
     rows = rows_of(tmp_path / "out")
