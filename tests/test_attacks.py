@@ -632,7 +632,8 @@ def graded(request, tmp_path_factory):
     """Grades every wanted attack, a few at a time.
 
     Yields:
-        ``(runs by attack name, changes to the project by attack name)``.
+        ``(runs by attack name, changes to the project by attack name, the reference's points from
+        each runner once it has graded its attacks)``.
     """
     wanted = attacks_wanted(request.session)
     base = tmp_path_factory.mktemp("attacks")
@@ -654,14 +655,29 @@ def graded(request, tmp_path_factory):
                 for name, change in undo_tampering(watched) + undo_shm_drops():
                     tampering.setdefault(name, []).append(change)
 
+    reference = base / "reference-after-the-attacks"
+    reference.mkdir()
+    (reference / "conv.py").write_bytes((ROOT / "solutions" / "conv.py").read_bytes())
+    used: list[RunnerProcess] = []
+
+    def grade_reference(_) -> float | None:
+        """The reference's points from one runner that graded attacks (each call holds a runner of its own)."""
+        runner = runners.get()
+        used.append(runner)
+        options = BatchOptions(exercises=("conv",), check_timeout=CHECK_TIMEOUT, run_timeout=RUN_TIMEOUT)
+        answer = runner.grade(job_for(take_apart("reference", reference, options, course=None), options, None),
+                              SAFETY_TIMEOUT)
+        return (answer.get("classroom") or {}).get("score")
+
     try:
-        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        with ThreadPoolExecutor(PARALLEL_RUNS) as pool:  # runners die with the thread that started them
             runs = {attack.name: run for attack, run in zip(wanted, pool.map(grade_and_undo, wanted))}
+            after = list(pool.map(grade_reference, range(PARALLEL_RUNS))) if wanted else []
     finally:
         os.environ.pop(CI_TOKEN_VARIABLE, None)
-        while not runners.empty():
-            runners.get().stop()
-    yield runs, tampering
+        for runner in used + [runners.get() for _ in range(runners.qsize())]:
+            runner.stop()
+    yield runs, tampering, after
     report(request.config, runs)
 
 
@@ -841,6 +857,15 @@ def test_grader_secrets_stay_secret(run):
     leaked = [f"{secret} in the {where}" for secret in run.secrets for where, text in seen.items() if secret in text]
     assert not leaked, ("the worker read the grader's secrets (the grading seed and a token in its environment) "
                         "and printed them into the feedback: " + "; ".join(leaked) + f"\n{run.tail()}")
+
+
+def test_runners_still_grade_the_reference_fully_after_the_attacks(graded):
+    """An attack that poisoned the runner grading it (its checks, its caches) would show in the next grade."""
+    after = graded[2]
+    if not after:
+        pytest.skip("no attack was graded in this run (select some with -k)")
+    assert all(points == FULL_MARKS for points in after), (
+        f"the reference's points from each runner after the attacks: {after} (full marks: {FULL_MARKS:g})")
 
 
 def test_no_attack_is_unaccounted_for(graded):
