@@ -51,14 +51,22 @@ def config_value(layer, key):
     return value
 
 
+LAYERS_ARE_THE_LESSON = ("\n(The layer table is what this exercise teaches: compare model.summary() with the docstring's table. "
+                         "How the model is written, Sequential, add() or functional, is not judged.)")
+
+
 def expect_layer_configs(layers, expected_layers, what):
-    """Checks each layer's class and the config values listed in ``expected_layers``."""
+    """Checks each layer's class and the config values listed in ``expected_layers``.
+
+    Form on purpose: the chapter's architecture, layer by layer, is the lesson of the exercises that use it,
+    and the failure message says so. How the model is written is not judged (``layers`` come from any model).
+    """
     got_classes = [type(layer).__name__ for layer in layers]
     wanted_classes = [name for name, _, _ in expected_layers]
     if got_classes != wanted_classes:
         raise CheckFailure(
             f"{what}: expected the layers\n  {', '.join(wanted_classes)}\ngot\n  {', '.join(got_classes) or '(none)'}"
-            + layer_sequence_cause(got_classes, wanted_classes)
+            + layer_sequence_cause(got_classes, wanted_classes) + LAYERS_ARE_THE_LESSON
         )
     for number, (layer, (name, config, _)) in enumerate(zip(layers, expected_layers), start=1):
         for key, wanted in config.items():
@@ -66,7 +74,7 @@ def expect_layer_configs(layers, expected_layers, what):
             if got != wanted:
                 raise CheckFailure(
                     f"{what}: layer {number} ({name}) should have {key}={wanted!r}, got {key}={got!r}."
-                    + config_cause(name, key, wanted, got, number == len(expected_layers))
+                    + config_cause(name, key, wanted, got, number == len(expected_layers)) + LAYERS_ARE_THE_LESSON
                 )
 
 

@@ -198,6 +198,13 @@ def test_output_length_rejects_bad_input(exercise):
                   why='padding must be "valid" or "same"')
     expect_raises(ValueError, exercise.conv_output_length, 5, 3, 0, what="conv_output_length(5, 3, stride=0)",
                   why="a stride of 0 never moves the window")
+    # Every size the docstring promises to check, not only the stride: a zero kernel or dilation "fits" anywhere.
+    expect_raises(ValueError, exercise.conv_output_length, 5, 0, what="conv_output_length(5, 0)",
+                  why="a kernel needs at least one cell")
+    expect_raises(ValueError, exercise.conv_output_length, 5, 3, 1, "valid", 0,
+                  what='conv_output_length(5, 3, 1, "valid", dilation=0)', why="a dilation of 0 puts every kernel cell on one pixel")
+    expect_raises(ValueError, exercise.conv_output_length, 5.5, 3, what="conv_output_length(5.5, 3)",
+                  why="a length is a whole number of cells")
 
 
 # --------------------------------------------------------------------------
@@ -294,7 +301,7 @@ def test_conv2d_dilation_matches_keras(exercise, s):
 
 @pytest.mark.points(1, task="conv2d")
 def test_conv2d_rejects_bad_input(exercise):
-    """conv2d raises a clear ValueError for shapes that do not fit together"""
+    """conv2d and extract_patches raise a clear ValueError for shapes and sizes that do not fit together"""
     x = np.zeros((1, 5, 5, 2), np.float32)
     expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 3, 4), np.float32),
                   what="conv2d(x of shape (1, 5, 5, 2), kernel of shape (3, 3, 3, 4))",
@@ -305,6 +312,16 @@ def test_conv2d_rejects_bad_input(exercise):
                   what="conv2d(x of shape (5, 5, 2), kernel)", why="x must be 4-D (N, H, W, C): a batch of images")
     expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 2, 4), np.float32), padding="full",
                   what='conv2d(x, kernel, padding="full")', why='padding must be "valid" or "same"')
+    expect_raises(ValueError, exercise.conv2d, x, np.zeros((3, 3, 2, 4), np.float32), strides=0,
+                  what="conv2d(x, kernel, strides=0)", why="a stride of 0 never moves the window")
+    # extract_patches promises the same errors, whether or not conv2d goes through it.
+    expect_raises(ValueError, exercise.extract_patches, x[0], 3, what="extract_patches(x of shape (5, 5, 2), 3)",
+                  why="x must be 4-D (N, H, W, C): a batch of images")
+    expect_raises(ValueError, exercise.extract_patches, x.astype(np.float64), (6, 2),
+                  what="extract_patches(float64 x of shape (1, 5, 5, 2), (6, 2))",
+                  why='a 6-row window does not fit in 5 rows with "valid" padding')
+    expect_raises(ValueError, exercise.extract_patches, x, 2, strides=(1, 0), what="extract_patches(x, 2, strides=(1, 0))",
+                  why="a stride of 0 never moves the window")
 
 
 @pytest.mark.points(1, task="conv2d")
@@ -339,7 +356,7 @@ def test_inputs_left_unmodified(exercise):
 
 @pytest.mark.points(1, task="max_pool2d")
 def test_max_pool_by_hand(exercise):
-    """max_pool2d on small images gives the values worked out by hand, padding with -inf, in the input's dtype"""
+    """max_pool2d on small images gives the values worked out by hand, padding with -inf, in the input's dtype, and rejects bad input"""
     x = np.array([[1, 2, 5, 0], [3, 4, 1, 1], [0, 0, 9, 8], [7, 0, 6, 5]], np.float32).reshape(1, 4, 4, 1)
     got = exercise.max_pool2d(x)
     expect_close(got, np.array([[4, 5], [7, 9]], np.float32).reshape(1, 2, 2, 1),
@@ -358,6 +375,13 @@ def test_max_pool_by_hand(exercise):
                    f'max_pool2d({images.dtype} x of shape {images.shape}, 2, padding="{padding}") should return '
                    f"{images.dtype}, the input's dtype, got {got_dtype}.\nLikely cause: an array built with "
                    "np.zeros/np.full/np.pad's default float64, or an .astype(...) of your own; keep x's dtype.")
+    # The docstring's Raises, on two dtypes: not 4-D, a size that is not positive, an unknown padding.
+    expect_raises(ValueError, exercise.max_pool2d, x[0], what="max_pool2d(x of shape (4, 4, 1))",
+                  why="x must be 4-D (N, H, W, C): a batch of images")
+    expect_raises(ValueError, exercise.max_pool2d, x.astype(np.float64), 0, what="max_pool2d(float64 x, pool_size=0)",
+                  why="a pool needs at least one cell")
+    expect_raises(ValueError, exercise.max_pool2d, x, 2, None, "full", what='max_pool2d(x, 2, padding="full")',
+                  why='padding must be "valid" or "same"')
 
 
 @pytest.mark.points(3, task="max_pool2d")
@@ -400,7 +424,11 @@ WORKER_BLOCKED_PACKAGES = FRAMEWORKS
 
 @pytest.mark.points(2, task="max_pool2d")
 def test_numpy_only(exercise):
-    """the module uses NumPy only: it imports no framework, and works where TensorFlow and Keras cannot be imported"""
+    """the module uses NumPy only: it imports no framework, and works where TensorFlow and Keras cannot be imported
+
+    Partly form on purpose: computing the convolution yourself is the lesson of this exercise, so the module's
+    imports are read, and then its results are judged where no framework can be imported.
+    """
     exercise.ensure_imported()  # an import error is reported as such, not as a framework problem
     imports = imported_modules(exercise.source())
     frameworks = [(line, name) for line, name in imports if name.split(".")[0] in FRAMEWORKS]

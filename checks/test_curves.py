@@ -85,10 +85,14 @@ def expect_values(got, expected, what, points, factor):
     causes = []
     if np.allclose(got, smoothed(points, 1 - factor), rtol=1e-6, atol=rounding_slack(points)):
         causes.append("factor and 1 - factor swapped: the previous smoothed point is weighted by `factor`.")
-    if len(points) > 1 and math.isclose(got[0], points[0] * (1 - factor), rel_tol=1e-6) and factor > 0:
+    raw_previous = [float(points[0])] + [float(a) * factor + float(b) * (1 - factor) for a, b in zip(points, points[1:])]
+    first_kept = math.isclose(got[0], points[0], rel_tol=1e-6, abs_tol=1e-12)
+    if not first_kept and math.isclose(got[0], points[0] * (1 - factor), rel_tol=1e-6) and factor > 0:
         causes.append("the first point is not kept: the average starts from the first point, not from 0.")
-    elif not math.isclose(got[0], points[0], rel_tol=1e-6, abs_tol=1e-12):
+    elif not first_kept:
         causes.append("the first point must be kept as it is.")
+    elif len(points) > 2 and np.allclose(got, raw_previous, rtol=1e-6, atol=rounding_slack(points)):
+        causes.append("each point is averaged with the previous *point*; use the previous *smoothed* value.")
     raise CheckFailure(
         f"{what}: expected {[round(v, 6) for v in expected]}, got {[round(v, 6) for v in got]}.\n"
         "Each point is previous_smoothed * factor + point * (1 - factor)."
@@ -113,6 +117,20 @@ def test_smooth_by_hand(exercise):
     expect_values(got, [1.0, 1.5, 2.25], what, [1.0, 2.0, 3.0], 0.5)
     got, what = smooth_call(exercise, [0.0, 10.0])
     expect_values(got, [0.0, 2.0], what + " (default factor 0.8: 0 * 0.8 + 10 * 0.2)", [0.0, 10.0], 0.8)
+    # The docstring takes any flat sequence of numbers and promises floats: integer input must not be averaged
+    # in integers (np.empty_like of an int array truncates 1.5 to 1). Judged by the values, whatever the container.
+    for points, name in ((np.array([1, 2, 3]), "an int64 array"), ((1, 2, 3), "a tuple of ints"),
+                         (np.array([1, 2, 3], np.float32), "a float32 array")):
+        what = f"smooth_curve({name} [1, 2, 3], 0.5)"
+        got = exercise.smooth_curve(points, 0.5)
+        try:
+            values = [float(v) for v in got]
+        except (TypeError, ValueError):
+            raise CheckFailure(f"{what} should return a list of floats, got {repr(got)[:200]}") from None
+        expect(len(values) == 3 and np.allclose(values, [1.0, 1.5, 2.25], rtol=1e-6, atol=0),
+               f"{what}: expected [1.0, 1.5, 2.25], got {values}."
+               + ("\nLikely cause: the average is kept in the input's integer dtype (np.empty_like or np.zeros_like of "
+                  "an int array); build the result as floats." if values[1:2] == [1.0] else ""))
 
 
 @pytest.mark.points(2, task="smooth_curve")
@@ -154,7 +172,7 @@ def test_smooth_identity_and_constant(exercise, points, value, length, factor):
 
 @pytest.mark.points(1, task="smooth_curve")
 def test_smooth_rejects_bad_input(exercise):
-    """smooth_curve raises ValueError for an empty curve or a factor outside [0, 1), and leaves its input alone"""
+    """smooth_curve raises ValueError for an empty or 2-D curve or a factor outside [0, 1), and leaves its input alone"""
     for factor, why in ((1.0, "with factor 1 the curve never moves from its first point"),
                         (1.5, "a factor above 1 makes the average diverge"),
                         (-0.2, "a negative factor is not a moving average")):
@@ -162,6 +180,20 @@ def test_smooth_rejects_bad_input(exercise):
                       what=f"smooth_curve([1.0, 2.0], factor={factor})", why=why)
     expect_raises(ValueError, exercise.smooth_curve, [], what="smooth_curve([])",
                   why="an empty curve has no first point to keep")
+    # A 2-D "curve" must be refused, not smoothed row by row into a list of arrays. The docstring says ValueError;
+    # a TypeError raised on the way is accepted too, since the type of the input is what is wrong.
+    what = "smooth_curve([[0.1, 0.2], [0.3, 0.4]])"
+    try:
+        result = exercise.smooth_curve([[0.1, 0.2], [0.3, 0.4]])
+    except (ValueError, TypeError):
+        pass
+    except Exception as error:  # noqa: BLE001
+        raise CheckFailure(f"{what} should raise ValueError (points must be a flat sequence of numbers), got "
+                           f"{type(error).__name__}: {error}") from None
+    else:
+        raise CheckFailure(f"{what} should raise ValueError: points must be a flat sequence of numbers, but it "
+                           f"returned {repr(result)[:200]}.\nLikely cause: no check that the points are 1-D "
+                           "(np.asarray(points).ndim == 1).")
     points = np.array([0.5, 0.7, 0.6])
     as_list = [0.5, 0.7, 0.6]
     exercise.smooth_curve(points)
@@ -334,7 +366,7 @@ def test_plot_history_accepts_history_object(exercise):
 
 @pytest.mark.points(1, task="plot_history")
 def test_plot_history_rejects_missing_validation(exercise):
-    """plot_history raises ValueError when a validation curve or a metric is missing"""
+    """plot_history raises ValueError when a validation curve or a metric is missing, or the curves differ in length"""
     no_validation = {k: v for k, v in HISTORY.items() if k != "val_loss"}
     expect_raises(ValueError, exercise.plot_history, no_validation,
                   what="plot_history({'accuracy', 'val_accuracy', 'loss'})",
@@ -344,3 +376,6 @@ def test_plot_history_rejects_missing_validation(exercise):
                   why="there is no accuracy (the model was compiled without metrics=['accuracy'])")
     expect_raises(ValueError, exercise.plot_history, [0.5, 0.6], what="plot_history([0.5, 0.6])",
                   why="a list is neither a History nor its .history dict")
+    short = dict(HISTORY, val_accuracy=HISTORY["val_accuracy"][:-1])
+    expect_raises(ValueError, exercise.plot_history, short, what="plot_history(history with 5 val_accuracy values for 6 epochs)",
+                  why="the curves must hold one value per epoch, the same number for training and validation")

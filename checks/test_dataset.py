@@ -273,7 +273,11 @@ def test_original_folder_untouched(default_split):
 
 @pytest.mark.points(1, task="make_small_dataset")
 def test_return_value(default_split):
-    """make_small_dataset returns {split: {class: [Path of each copied file, in index order]}}"""
+    """make_small_dataset returns {split: {class: [Path of each copied file, in index order]}}
+
+    The docstring promises pathlib.Path objects, and callers use them as such (``path.name``, ``path.parent``),
+    so their type is judged here, in this one check, with the copies' locations.
+    """
     base, result = default_split.base, default_split.result
     expect(isinstance(result, dict), f"make_small_dataset should return a dict, got {type(result).__name__}.")
     expect(list(result) == list(DEFAULT_SPLIT_SIZES),
@@ -408,7 +412,13 @@ def test_rejects_bad_arguments(exercise, flat_folder, tmp_path):
         ({"split_sizes": {"train": -5}}, ValueError, "a split cannot have a negative size"),
         ({"split_sizes": {"train": 2.5}}, ValueError, "a number of files is an int"),
         ({"split_sizes": {}}, ValueError, "there must be at least one split"),
-        ({"classes": "cat"}, ValueError, 'classes is a sequence of names such as ("cat", "dog"), not one string'),
+        ({"split_sizes": SMALL_SPLIT, "classes": "cat"}, ValueError,
+         'classes is a sequence of names such as ("cat", "dog"), not one string'),
+        ({"split_sizes": SMALL_SPLIT, "classes": ("cat", "cat")}, ValueError,
+         "two classes with one name would copy into one folder"),
+        ({"split_sizes": SMALL_SPLIT, "classes": ()}, ValueError, "there must be at least one class"),
+        ({"split_sizes": [1000, 500, 500]}, ValueError, "split_sizes maps each split's folder name to its size"),
+        ({"split_sizes": {"../outside": 2}}, ValueError, "a split name is a folder inside base_dir, not a path out of it"),
     ]
     for kwargs, error, why in cases:
         expect_raises(error, exercise.make_small_dataset, flat_folder, base, **kwargs,

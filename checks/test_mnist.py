@@ -185,7 +185,7 @@ def test_preprocess_labels_any_labels(exercise, num_classes, data):
 
 @pytest.mark.points(1, task="preprocess_labels")
 def test_preprocess_labels_rejects_bad_input(exercise):
-    """preprocess_labels raises ValueError for labels outside [0, num_classes), non-integer or 2-D labels, and num_classes < 1"""
+    """preprocess_labels raises ValueError for labels outside [0, num_classes), non-integer or 2-D labels, and a num_classes that is not a positive int"""
     expect_raises(ValueError, exercise.preprocess_labels, np.array([1, 10]), what="preprocess_labels([1, 10])",
                   why="with num_classes=10 the labels run from 0 to 9")
     expect_raises(ValueError, exercise.preprocess_labels, np.array([-1, 2]), what="preprocess_labels([-1, 2])",
@@ -196,6 +196,9 @@ def test_preprocess_labels_rejects_bad_input(exercise):
                   what="preprocess_labels(int32 labels of shape (2, 1))", why="the labels must be a 1-D array (n,)")
     expect_raises(ValueError, exercise.preprocess_labels, np.array([0, 1], np.uint8), 0,
                   what="preprocess_labels([0, 1], num_classes=0)", why="num_classes must be a positive int")
+    expect_raises(ValueError, exercise.preprocess_labels, np.array([0, 1], np.int64), 2.5,
+                  what="preprocess_labels([0, 1], num_classes=2.5)",
+                  why="num_classes must be a positive int (a number of columns is whole)")
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +224,11 @@ def test_mnist_model_input_and_output(exercise):
 
 @pytest.mark.points(3, task="build_mnist_convnet")
 def test_mnist_model_layers(exercise):
-    """build_mnist_convnet has the chapter's layers in order, each with its filters, kernel, activation and pool size"""
+    """build_mnist_convnet has the chapter's layers in order, each with its filters, kernel, activation and pool size
+
+    The architecture is the lesson here (the chapter's first convnet, layer by layer), so this check reads the
+    layers and their settings; how the model is written (Sequential, add(), functional) is not judged.
+    """
     model = mnist_model(exercise)
     expect_layer_configs(model_layers(model), MNIST_LAYERS, "build_mnist_convnet()")
 

@@ -510,22 +510,81 @@ FREEZE_CAUSES = {
 }
 
 
+def holds_the_base(model, base):
+    """True if the model computes with conv_base's own weight variables (the base itself, not a copy).
+
+    Judged by what the model holds, not by how it was written: ``conv_base`` in a Sequential, called on a
+    functional model's input, or its layers spliced in through ``conv_base.output`` all hold the base's own
+    variables; a clone or a rebuilt VGG16 holds variables of its own.
+    """
+    held = {id(variable) for variable in model.weights}
+    return bool(base.weights) and all(id(variable) in held for variable in base.weights)
+
+
+def head_layers(model, base):
+    """The layers the model adds to the base, in order: not the base, not its layers, no Input layer.
+
+    Nested models (a head written as its own Sequential) are opened, so the head is judged by its layers.
+    """
+    of_base = {id(base)} | {id(layer) for layer in model_layers(base)} | {id(layer) for layer in base.layers}
+    found = []
+
+    def walk(container):
+        for layer in container.layers:
+            if id(layer) in of_base or type(layer).__name__ == "InputLayer":
+                continue
+            if isinstance(layer, keras.Model):
+                walk(layer)
+            else:
+                found.append(layer)
+
+    walk(model)
+    return found
+
+
+def copy_of(model, base):
+    """True if the model holds layers named like the base's convolutions but not the base's own (a clone or a rebuilt VGG16)."""
+    wanted = {layer.name for layer in base.layers if layer.weights}
+    ours = {id(layer) for layer in base.layers}
+    found = set()
+
+    def walk(container):
+        for layer in container.layers:
+            if layer is base or id(layer) in ours:
+                continue
+            found.add(layer.name)
+            if isinstance(layer, keras.Model):
+                walk(layer)
+
+    walk(model)
+    return bool(wanted) and wanted <= found
+
+
+def expect_holds_the_base(model, base, what):
+    if holds_the_base(model, base):
+        return
+    raise CheckFailure(
+        f"{what}: the model does not compute with conv_base's own weights; it holds "
+        + ("a copy of the base (a clone, or a VGG16 built again).\nLikely cause: the base was cloned or rebuilt. "
+           if copy_of(model, base) else "no layer of conv_base.\n")
+        + "Use conv_base itself: keras.Sequential([keras.Input(...), conv_base, ...]), or x = conv_base(inputs) in "
+        "a functional model. Freezing and unfreezing conv_base then changes what the model trains.")
+
+
 @pytest.mark.points(2, task="build_frozen_model")
 def test_frozen_model_layers(exercise):
-    """build_frozen_model(VGG16): the base itself, Flatten, Dense 256 relu, Dense 1 sigmoid; one probability out"""
+    """build_frozen_model(VGG16): conv_base itself, then Flatten, Dense 256 relu, Dense 1 sigmoid; one probability out
+
+    Judged by what the model is: it computes with the base's own weights (Sequential or functional, the base
+    used as a layer or through ``conv_base.output``), its added layers are the chapter's head (the head's layers
+    are the lesson), and on an image it outputs exactly head(conv_base(image)).
+    """
     base = vgg16()
     what = "build_frozen_model(VGG16 base)"
     model = expect_model(exercise.build_frozen_model(base), what, (150, 150, 3))
-    layers = model_layers(model)
-    copy = bool(layers) and layers[0] is not base and [layer.name for layer in getattr(layers[0], "layers", [])] == [
-        layer.name for layer in base.layers]
-    expect(bool(layers) and layers[0] is base,
-           f"{what}: the first layer should be conv_base itself (not a copy), got "
-           + (f"a copy of it, in a {type(model).__name__} model.\nLikely cause: the base was cloned or rebuilt; put "
-              "conv_base itself in a keras.Sequential, as the docstring says (this course carries returned models "
-              "between processes and recognises the base inside a Sequential only)."
-              if copy else f"{type(layers[0]).__name__ if layers else 'no layers'}."))
-    expect_head(layers[1:], [
+    expect_holds_the_base(model, base, what)
+    head = head_layers(model, base)
+    expect_head(head, [
         ("Flatten", {}),
         ("Dense", {"units": 256, "activation": "relu"}),
         ("Dense", {"units": 1, "activation": "sigmoid"}),
@@ -533,6 +592,15 @@ def test_frozen_model_layers(exercise):
     expect(tuple(model.output_shape) == (None, 1), f"{what}: the output should be (None, 1), got {model.output_shape}.")
     total = VGG16_PARAMETERS + HEAD_PARAMETERS_VGG16
     expect(model.count_params() == total, f"{what}: expected {total:,} parameters, got {model.count_params():,}.")
+    image = np.random.default_rng(8).uniform(0, 1, (1, 150, 150, 3)).astype(np.float32)
+    expected = base(image, training=False)
+    for layer in head:
+        expected = layer(expected, training=False)
+    got = keras.ops.convert_to_numpy(model(image, training=False))
+    # The same float32 layers on the same image: only the order of summation may differ, far below 1e-5 on a
+    # probability; a head wired elsewhere (on the input, or skipping the base) is off by much more.
+    expect_close(got, keras.ops.convert_to_numpy(expected), what=f"{what}, its output on one image", rtol=1e-4,
+                 atol=1e-5, shape_hint="one probability per image, (1, 1).")
 
 
 @pytest.mark.points(2, task="build_frozen_model")
@@ -551,7 +619,8 @@ def test_frozen_model_trains_only_the_head(exercise):
     for layer in model_layers(base):
         layer.trainable = True
     expect_trainable_count(model, 30, f"{what}, then every layer of conv_base made trainable again", {
-        4: "the model holds a copy of the base, or the head: use conv_base itself as the first layer."})
+        4: "the model holds a copy of the base, not conv_base itself: unfreezing conv_base changes nothing it "
+           "trains. Use conv_base itself (in a Sequential, or x = conv_base(inputs))."})
 
 
 @pytest.mark.points(1, task="build_frozen_model")
@@ -570,7 +639,7 @@ def test_frozen_base_unchanged_by_training(exercise):
     before = weights_of([base])
     what = "build_frozen_model(VGG16 base at 32x32), then model.fit on 4 images"
     model = expect_model(exercise.build_frozen_model(base), what, (32, 32, 3))
-    head_before = weights_of(model_layers(model)[1:])
+    head_before = weights_of(head_layers(model, base))
     x = np.random.default_rng(1).uniform(0, 1, (4, 32, 32, 3)).astype(np.float32)
     y = np.array([0, 1, 1, 0], np.float32)
     try:
@@ -580,7 +649,7 @@ def test_frozen_base_unchanged_by_training(exercise):
     changed = [not np.array_equal(a, b) for a, b in zip(before, weights_of([base]))]
     expect(not any(changed), f"{what}: {sum(changed)} of the base's {len(changed)} weight tensors changed. "
                              "Freeze the base (conv_base.trainable = False) before compiling the model.")
-    expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(model_layers(model)[1:]))),
+    expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(head_layers(model, base)))),
            f"{what}: the head's weights did not change either; only the base should be frozen.")
 
 
@@ -603,9 +672,11 @@ def test_unfreeze_block5_of_vgg16(exercise):
         30: "nothing was frozen again: the layers before layer_name need trainable = False.",
         12: "the unfreezing starts one layer early: the layer before block5_conv1 must stay frozen.",
     })
-    wrong = [layer.name for layer in model_layers(base) if layer.trainable != (layer.name in wanted)]
-    expect(not wrong, f"{what}: these layers have the wrong trainable flag: {', '.join(wrong)}. Layers before "
-                      "block5_conv1 are frozen, block5_conv1 and every layer after it are trainable.")
+    # Judged on the layers that hold weights: a pooling layer's flag changes nothing that training does.
+    wrong = [layer.name for layer in model_layers(base) if layer.weights and layer.trainable != (layer.name in wanted)]
+    expect(not wrong, f"{what}: training would update the wrong layers: {', '.join(wrong)} "
+                      f"{'is' if len(wrong) == 1 else 'are'} the wrong way round. Layers before block5_conv1 are "
+                      "frozen, block5_conv1 and every layer after it are trainable.")
     expect(isinstance(names, (list, tuple)) and list(names) == wanted,
            f"{what} should return the names of the now-trainable layers, {wanted}, got {names!r}.")
     base = vgg16()
@@ -624,9 +695,12 @@ def test_unfreeze_any_layer_of_any_base(exercise):
         name = LAYER_NAMES[start]
         what = f"unfreeze_from(frozen embedded base, {name!r})"
         names = exercise.unfreeze_from(base, name)
-        flags = [layer.trainable for layer in base.layers]
-        wanted = [i >= start for i in range(len(LAYER_NAMES))]
-        expect(flags == wanted, f"{what}: trainable flags of {', '.join(LAYER_NAMES)} should be {wanted}, got {flags}.")
+        # The flags of the layers that hold weights (those training would update or not); a pooling or input
+        # layer's flag changes nothing, so it is not judged here (the returned names are, below).
+        weighted = [i for i, layer in enumerate(base.layers) if layer.weights]
+        flags = {LAYER_NAMES[i]: base.layers[i].trainable for i in weighted}
+        wanted = {LAYER_NAMES[i]: i >= start for i in weighted}
+        expect(flags == wanted, f"{what}: the trainable flags of the layers with weights should be {wanted}, got {flags}.")
         wanted_weights = sum(len(layer.weights) for layer in base.layers[start:])
         expect(len(base.trainable_weights) == wanted_weights,
                f"{what}: training would update {len(base.trainable_weights)} weight tensors of the base, expected "

@@ -256,7 +256,7 @@ def test_activation_model_default_layers(exercise):
 
 @pytest.mark.points(1, task="build_activation_model")
 def test_activation_model_named_layers(exercise):
-    """build_activation_model(model, names) returns those layers' outputs in that order, and rejects an unknown name"""
+    """build_activation_model(model, names) returns those layers' outputs in that order, and rejects an unknown name or none"""
     exercise = Keras3Hints(exercise)
     model = small_convnet()
     x = np.random.default_rng(1).uniform(0, 1, (1, 20, 20, 1)).astype(np.float32)
@@ -269,6 +269,8 @@ def test_activation_model_named_layers(exercise):
             expect_close(output, expected[name], what=f"{what}: output for {name!r}", rtol=1e-5, atol=1e-5)
     expect_raises(ValueError, exercise.build_activation_model, model, ["conv_9"],
                   what="build_activation_model(model, ['conv_9'])", why="the model has no layer 'conv_9'")
+    expect_raises(ValueError, exercise.build_activation_model, model, [],
+                  what="build_activation_model(model, [])", why="no layer is chosen: a model with no output shows nothing")
 
 
 # --------------------------------------------------------------------------
@@ -363,7 +365,7 @@ def test_grid_constant_channel(exercise):
 
 @pytest.mark.points(1, task="feature_map_grid")
 def test_grid_rejects_bad_input(exercise):
-    """feature_map_grid raises ValueError for an activation that is not (1, H, W, C) or images_per_row < 1"""
+    """feature_map_grid raises ValueError for an activation that is not (1, H, W, C) or an images_per_row that is not a positive int"""
     activation = np.ones((1, 4, 4, 3), np.float32)
     expect_raises(ValueError, exercise.feature_map_grid, activation[0], what="feature_map_grid(array of shape (4, 4, 3))",
                   why="the activation must be (1, H, W, C): one image's activation, with its batch axis")
@@ -371,6 +373,8 @@ def test_grid_rejects_bad_input(exercise):
                   what="feature_map_grid(array of shape (2, 4, 4, 3))", why="it shows one image, not a batch of 2")
     expect_raises(ValueError, exercise.feature_map_grid, activation, 0,
                   what="feature_map_grid(activation, images_per_row=0)", why="a row needs at least one tile")
+    expect_raises(ValueError, exercise.feature_map_grid, activation.astype(np.float64), 2.5,
+                  what="feature_map_grid(float64 activation, images_per_row=2.5)", why="a row holds a whole number of tiles")
 
 
 # --------------------------------------------------------------------------
@@ -417,7 +421,7 @@ def test_deprocess_values(exercise, shape, scale, offset, seed):
 
 @pytest.mark.points(1, task="deprocess_image")
 def test_deprocess_constant_and_clipping(exercise):
-    """deprocess_image gives mid-grey for a constant image, clips outliers, and leaves its input unmodified"""
+    """deprocess_image gives mid-grey for a constant image, clips outliers, rejects empty or non-finite input, and leaves its input unmodified"""
     x = np.full((5, 5, 3), 0.42, np.float32)  # a flat grey image, as the models here take (inputs in [0, 1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -437,6 +441,14 @@ def test_deprocess_constant_and_clipping(exercise):
     expect_deprocessed(got, before, "deprocess_image(zeros with one pixel at +100 and one at -100)")
     expect_raises(ValueError, exercise.deprocess_image, np.zeros((0, 3)), what="deprocess_image(empty array)",
                   why="an empty array has no mean or std")
+    for bad, name in ((np.array([[0.2, np.nan], [0.4, 0.1]]), "NaN"), (np.array([0.2, np.inf, 0.4], np.float32), "infinity")):
+        expect_raises(ValueError, exercise.deprocess_image, bad, what=f"deprocess_image(an array holding {name})",
+                      why=f"{name} has no place in an image: the mean and std would be {name} too")
+    # Left unmodified in float64 as well (the in-place check above is on float32).
+    x64 = np.linspace(-3, 5, 24).reshape(2, 4, 3)
+    exercise.deprocess_image(x64)
+    expect_unmodified(np.linspace(-3, 5, 24).reshape(2, 4, 3), exercise.argument_after(0),
+                      what="deprocess_image (float64)", argument="x")
 
 
 # --------------------------------------------------------------------------
@@ -454,7 +466,7 @@ def mean_activation(extractor, images_uint8, filter_index):
 
 @pytest.mark.points(1, task="generate_filter_pattern")
 def test_filter_pattern_shape_and_seed(exercise):
-    """generate_filter_pattern returns a uint8 (size, size, channels) image, the same for the same seed"""
+    """generate_filter_pattern returns a uint8 (size, size, channels) image, the same for the same seed, and rejects bad arguments"""
     exercise = Keras3Hints(exercise)
     model = cam.load_cam_model()
     what = f"generate_filter_pattern(model, 'conv_2', 3, size={PATTERN_SIZE}, steps=5)"
@@ -468,6 +480,10 @@ def test_filter_pattern_shape_and_seed(exercise):
     expect(got.std() > 0, f"{what} returned a flat image: the gradient ascent did not change anything.")
     expect_raises(ValueError, exercise.generate_filter_pattern, model, "conv_2", 32, size=PATTERN_SIZE, steps=1,
                   what="generate_filter_pattern(model, 'conv_2', 32)", why="'conv_2' has 32 filters, numbered 0 to 31")
+    expect_raises(ValueError, exercise.generate_filter_pattern, model, "conv_9", 0, size=PATTERN_SIZE, steps=1,
+                  what="generate_filter_pattern(model, 'conv_9', 0)", why="the model has no layer 'conv_9'")
+    expect_raises(ValueError, exercise.generate_filter_pattern, model, "conv_2", 3, size=PATTERN_SIZE, steps=-1,
+                  what="generate_filter_pattern(model, 'conv_2', 3, steps=-1)", why="a number of steps cannot be negative")
 
 
 @pytest.mark.points(3, task="generate_filter_pattern")
@@ -550,6 +566,9 @@ def test_cam_no_evidence_gives_zeros(exercise):
     expect(np.all(got == 0), f"class_activation_map with only negative evidence should be all zeros, got {format_array(got)}.")
     expect_raises(ValueError, exercise.class_activation_map, maps, np.ones(4, np.float32),
                   what="class_activation_map(maps with 5 channels, 4 weights)", why="there must be one weight per channel")
+    expect_raises(ValueError, exercise.class_activation_map, np.stack([maps, maps]).astype(np.float64), np.ones(5),
+                  what="class_activation_map(float64 maps of a batch of 2, shape (2, 3, 4, 5), 5 weights)",
+                  why="a CAM is one image's map: (H, W, C) or (1, H, W, C)")
 
 
 
@@ -616,7 +635,7 @@ def test_grad_cam_matches_by_class(exercise):
 
 @pytest.mark.points(1, task="grad_cam")
 def test_grad_cam_top_class(exercise):
-    """grad_cam with class_index=None explains the model's top class, and rejects a class that does not exist"""
+    """grad_cam with class_index=None explains the model's top class, and rejects a class or layer that does not exist and a batch"""
     exercise = Keras3Hints(exercise)
     model, image = gradcam_model()
     top = int(np.argmax(keras.ops.convert_to_numpy(model(image[np.newaxis]))[0]))
@@ -629,6 +648,13 @@ def test_grad_cam_top_class(exercise):
                  likely_causes=causes)
     expect_raises(ValueError, exercise.grad_cam, model, image, "conv_last", class_index=3,
                   what="grad_cam(model, image, 'conv_last', class_index=3)", why="the model has classes 0, 1 and 2")
+    expect_raises(ValueError, exercise.grad_cam, model, image, "conv_last", class_index=-1,
+                  what="grad_cam(model, image, 'conv_last', class_index=-1)",
+                  why="the model has classes 0, 1 and 2 (a negative index would silently explain the last class)")
+    expect_raises(ValueError, exercise.grad_cam, model, image, "conv_9", class_index=0,
+                  what="grad_cam(model, image, 'conv_9', class_index=0)", why="the model has no layer 'conv_9'")
+    expect_raises(ValueError, exercise.grad_cam, model, np.stack([image, image]), "conv_last", class_index=0,
+                  what="grad_cam(model, a batch of 2 images, 'conv_last', class_index=0)", why="Grad-CAM explains one image")
 
 
 @pytest.mark.points(1, task="grad_cam")
@@ -717,7 +743,7 @@ def test_overlay_colours(exercise):
 
 @pytest.mark.points(1, task="overlay_heatmap")
 def test_overlay_rejects_bad_input(exercise):
-    """overlay_heatmap raises ValueError for a heatmap that is not 2-D or not in [0, 1], and leaves its inputs alone"""
+    """overlay_heatmap raises ValueError for a heatmap that is not 2-D or not in [0, 1], an alpha outside [0, 1] or an image that is not RGB or grey, and leaves its inputs alone"""
     image = np.full((8, 8, 3), 50, np.uint8)
     heatmap = np.linspace(0, 1, 16).reshape(4, 4)
     before = image.copy(), heatmap.copy()
@@ -729,3 +755,12 @@ def test_overlay_rejects_bad_input(exercise):
     expect_raises(ValueError, exercise.overlay_heatmap, image, heatmap * 255,
                   what="overlay_heatmap(image, heatmap with values up to 255)",
                   why="heatmap values must lie in [0, 1] (normalise it by its maximum first)")
+    expect_raises(ValueError, exercise.overlay_heatmap, image, heatmap, alpha=1.5,
+                  what="overlay_heatmap(image, heatmap, alpha=1.5)", why="alpha is a weight in [0, 1]")
+    expect_raises(ValueError, exercise.overlay_heatmap, np.full((8, 8, 4), 50, np.uint8), heatmap,
+                  what="overlay_heatmap(RGBA image of shape (8, 8, 4), heatmap)", why="the image must be RGB or grey")
+    # Left alone with a float grey image too.
+    grey = np.linspace(0, 255, 64).reshape(8, 8)
+    exercise.overlay_heatmap(grey, heatmap)
+    expect_unmodified(np.linspace(0, 255, 64).reshape(8, 8), exercise.argument_after(0), what="overlay_heatmap (grey float64)",
+                      argument="image")

@@ -1,4 +1,4 @@
-# stub fingerprint: 74c29d7116a05cca
+# stub fingerprint: 7e572fee1edb8ce1
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_transfer.py
 # (Generated from solutions/transfer.py by `python -m grader.stubgen`.)
@@ -199,7 +199,9 @@ def build_frozen_model(conv_base):
 
     Returns:
         The compiled ``keras.Sequential``; it uses ``conv_base`` itself (not a
-        copy), so freezing and unfreezing the base changes what it trains.
+        copy), so freezing and unfreezing the base changes what it trains. A
+        functional ``keras.Model`` that calls ``conv_base`` on its input (or
+        is built on ``conv_base.output``) does the same and is as good.
 
     Raises:
         ValueError: ``conv_base`` is not a Keras model.

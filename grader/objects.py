@@ -3,7 +3,10 @@
 What a worker sends is rebuilt here from plain data only:
 
 - a Keras model from its ``.keras`` archive, loaded with ``safe_mode=True``
-  (a ``Lambda`` layer or other custom code is refused, never run);
+  (a ``Lambda`` layer or other custom code is refused, never run); a model
+  argument it holds (the base of a frozen model: in a Sequential, called in a
+  functional model, or its layers spliced in through ``.output``) is the
+  check's own object again, if its weights are those the check passed in;
 - a ``tf.data`` dataset as the passes the worker recorded, replayed in order;
 - a Matplotlib figure redrawn from its description (axes, titles, labels,
   legend texts, every line and scatter collection with its data and style);
@@ -256,22 +259,91 @@ def _fix_keras_round_trips(keras) -> None:
 
 
 def load_model(payload: dict, buffers, originals: Originals):
-    """A returned model; layers of it that were arguments of the call are the check's own objects again."""
+    """A returned model; layers of it that were arguments of the call are the check's own objects again.
+
+    The learner's model holds the very ``conv_base`` it was given (put in a
+    ``Sequential``, called on a functional model's input, or its layers
+    spliced into a functional model through ``conv_base.output``). The
+    archive holds a copy; the check's own base (or its layers) takes the
+    copy's place, so that what the check then does to its base (freeze,
+    unfreeze) changes what the model trains, as it would in the learner's
+    process. Only a copy with the very weights the check passed in is
+    replaced: a model whose embedded base has other weights is refused with
+    a message, never silently given the check's.
+    """
     import keras
 
     model = load_archive(transport._buffer(buffers, payload.get("archive")))
-    embedded = payload.get("embedded") or []
-    if embedded and isinstance(model, keras.Sequential):
-        layers = list(model.layers)
-        for index, reference in embedded:
-            if isinstance(index, int) and 0 <= index < len(layers):
-                layers[index] = originals.get(reference)
-        compile_config = model.get_compile_config() if model.compiled else None
-        rebuilt = keras.Sequential([keras.Input(model.input_shape[1:]), *layers], name=model.name)
-        if compile_config:
-            rebuilt.compile_from_config(compile_config)
-        return rebuilt
-    return model
+    replacements = _embedded_replacements(model, payload.get("embedded") or [], originals, keras)
+    if not replacements:
+        return model
+    layers = list(model.layers)
+    try:
+        if isinstance(model, keras.Sequential):
+            for index, replacement in replacements.items():
+                layers[index] = replacement
+            compile_config = model.get_compile_config() if model.compiled else None
+            rebuilt = keras.Sequential([keras.Input(model.input_shape[1:]), *layers], name=model.name)
+            if compile_config:
+                rebuilt.compile_from_config(compile_config)
+        elif _is_functional(model):
+            by_id = {id(layers[index]): replacement for index, replacement in replacements.items()}
+            rebuilt = keras.models.clone_model(model, clone_function=lambda layer: by_id.get(id(layer), layer))
+        else:
+            return model
+    except Exception as error:  # noqa: BLE001 - a model Keras cannot rebuild around the check's own layers
+        raise CheckFailure(
+            "the model your code returned holds the model it was given, but it cannot be rebuilt around it "
+            f"({type(error).__name__}: {transport.clean_text(error, 300)}). Build it from Keras' own layers, "
+            "with the given model used as a layer (keras.Sequential([..., conv_base, ...]) or x = conv_base(inputs))."
+        ) from None
+    if not model.trainable:  # the outer flag only: setting it would also set every layer's, the base's included
+        rebuilt._trainable = False
+    return rebuilt
+
+
+def _is_functional(model) -> bool:
+    from keras.src.models.functional import Functional
+
+    return isinstance(model, Functional)
+
+
+def _embedded_replacements(model, embedded, originals: Originals, keras) -> dict:
+    """``{index in model.layers: the check's own layer}`` for the layers the worker says are arguments (or theirs)."""
+    layers = list(model.layers)
+    replacements = {}
+    for entry in embedded:
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
+            raise transport.ProtocolError(f"an embedded layer described as {entry!r}")
+        index, original = entry[0], originals.get(entry[1])
+        if len(entry) == 3:
+            owned = getattr(original, "layers", None)
+            if not isinstance(entry[2], int) or owned is None or not 0 <= entry[2] < len(owned):
+                raise transport.ProtocolError(f"an embedded layer described as {entry!r}")
+            original = owned[entry[2]]
+        if not isinstance(index, int) or not 0 <= index < len(layers):
+            raise transport.ProtocolError(f"an embedded layer described as {entry!r}")
+        if not isinstance(original, keras.layers.Layer) or type(original).__name__ == "InputLayer":
+            continue
+        _expect_same_weights(layers[index], original)
+        replacements[index] = original
+    return replacements
+
+
+def _expect_same_weights(copy, original) -> None:
+    """Checks that the archive's copy of a layer the check passed in still holds that layer's weights."""
+    ours, theirs = original.get_weights(), copy.get_weights()
+    same = type(copy) is type(original) and len(ours) == len(theirs) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(ours, theirs))
+    if not same:
+        differ = sum(1 for a, b in zip(ours, theirs) if a.shape != b.shape or not np.array_equal(a, b))
+        differ += abs(len(ours) - len(theirs))
+        raise CheckFailure(
+            f"the model your code returned holds `{original.name}`, the model (or layer) it was given, but with other "
+            f"weights: {differ} of its {max(len(ours), len(theirs))} weight tensors differ from the ones it was "
+            "given. Building a model around it must leave its weights as they are (no fit, set_weights, "
+            "load_weights or re-initialising here)."
+        )
 
 
 def recorded_dataset(payload: dict, buffers):

@@ -35,6 +35,9 @@ SOCKET = None
 # Ids of arguments of the current call (id -> reference) so that a result that
 # is, or contains, an argument says so instead of travelling as a copy.
 ARGUMENT_IDS: dict[int, list] = {}
+# The Keras models among them, (model, reference): a returned model that holds
+# one of their layers (a functional model spliced onto ``conv_base.output``) says so.
+ARGUMENT_MODELS: list = []
 
 
 # --------------------------------------------------------------------------
@@ -142,6 +145,9 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
     values = list(args) + list(kwargs.values())
     ARGUMENT_IDS.clear()
     ARGUMENT_IDS.update({id(v): r for v, r in zip(values, references) if not _is_immutable(v)})
+    keras = sys.modules.get("keras")
+    ARGUMENT_MODELS[:] = [(v, r) for v, r in zip(values, references)
+                          if keras is not None and isinstance(v, keras.Model)]
     snapshots = [snapshot(v) for v in values]
     function = getattr(module, header["function"], None)
     try:
@@ -159,6 +165,7 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
     except BaseException as error:  # noqa: BLE001
         reply["changed"], reply["changed_error"] = [], transport.safe_repr(error)
     ARGUMENT_IDS.clear()
+    ARGUMENT_MODELS.clear()
     transport.send(SOCKET, reply, out)
 
 
@@ -243,9 +250,30 @@ def encode_model(model, out: list[bytes]) -> dict:
     finally:
         if os.path.exists(path):
             os.remove(path)
-    embedded = [[index, ARGUMENT_IDS[id(layer)]] for index, layer in enumerate(model.layers)
-                if id(layer) in ARGUMENT_IDS]
-    return {"archive": len(out) - 1, "embedded": embedded, "class": type(model).__name__}
+    return {"archive": len(out) - 1, "embedded": embedded_layers(model), "class": type(model).__name__}
+
+
+def embedded_layers(model) -> list:
+    """Which layers of a returned model are arguments of the call, or layers of a model argument.
+
+    ``[index in model.layers, reference]`` for an argument itself (``conv_base``
+    in a Sequential, or called on a functional model's input), ``[index,
+    reference, index in that argument's layers]`` for one of its layers (a
+    functional model built on ``conv_base.output``). The grader puts its own
+    objects back in their place.
+    """
+    parts = {}
+    for value, reference in ARGUMENT_MODELS:
+        for sub_index, layer in enumerate(getattr(value, "layers", [])):
+            parts.setdefault(id(layer), [reference, sub_index])
+    embedded = []
+    for index, layer in enumerate(model.layers):
+        if id(layer) in ARGUMENT_IDS:
+            embedded.append([index, ARGUMENT_IDS[id(layer)]])
+        elif id(layer) in parts:
+            reference, sub_index = parts[id(layer)]
+            embedded.append([index, reference, sub_index])
+    return embedded
 
 
 def record_dataset(dataset, out, options) -> dict:

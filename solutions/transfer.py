@@ -256,7 +256,9 @@ def build_frozen_model(conv_base):
 
     Returns:
         The compiled ``keras.Sequential``; it uses ``conv_base`` itself (not a
-        copy), so freezing and unfreezing the base changes what it trains.
+        copy), so freezing and unfreezing the base changes what it trains. A
+        functional ``keras.Model`` that calls ``conv_base`` on its input (or
+        is built on ``conv_base.output``) does the same and is as good.
 
     Raises:
         ValueError: ``conv_base`` is not a Keras model.

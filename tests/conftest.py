@@ -70,6 +70,11 @@ def _job_for(target, args) -> dict | None:
             exercises += course.EXERCISES
         elif argument.startswith("checks/test_") and argument.endswith(".py"):
             exercises.append(argument.removeprefix("checks/test_").removesuffix(".py"))
+        elif argument.startswith("checks/test_") and ".py::" in argument:  # one check; run in the order given
+            path, _, function = argument.partition("::")
+            exercise = path.removeprefix("checks/test_").removesuffix(".py")
+            exercises += [exercise] if exercise not in exercises else []
+            options.setdefault("checks", []).append(f"{exercise}::{function}")
         elif argument == "-k" and rest:
             options["keyword"] = rest.pop(0)
         elif argument in ("-x", "--exitfirst"):

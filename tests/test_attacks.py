@@ -515,7 +515,9 @@ class Run:
 
 def build_submission(attack: Attack, folder: Path, listeners: Listeners | None) -> Path:
     """The attack as a learner would hand it in: a folder, or a zip, holding ``conv.py`` and its extras."""
-    text = attack.source.read_text()
+    # An attacker who knows where the course lives: the attacks name /work/main, the project's path here;
+    # from a clone elsewhere they aim at that clone (the project being graded), not at this checkout.
+    text = attack.source.read_text().replace('"/work/main', f'"{ROOT}')
     if listeners is not None:
         text = listeners.template(text)
     entries = {"conv.py": text, **{path.replace("{run}", str(folder)): value for path, value in attack.extra.items()}}

@@ -91,3 +91,19 @@ def test_alternative_earns_full_marks(exercise, path, judged_gradebook):
 def test_every_exercise_has_three_alternatives():
     counts = {name: sum(1 for e, _ in ALTERNATIVES if e == name) for name in EXERCISES}
     assert all(count >= 3 for count in counts.values()), f"alternatives per exercise: {counts}"
+
+
+def test_every_graded_check_is_named_by_a_mutant():
+    """A check that no kept bug fails is unproven: each graded check is the named catch of at least one mutant."""
+    import ast
+
+    named = {(exercise, mutant.check) for exercise, mutant in MUTANTS}
+    unproven = []
+    for path in sorted((ROOT / "checks").glob("test_*.py")):
+        exercise = path.stem.removeprefix("test_")
+        for node in ast.parse(path.read_text()).body:
+            graded = isinstance(node, ast.FunctionDef) and any(
+                "points" in ast.unparse(decorator) for decorator in node.decorator_list)
+            if graded and (exercise, node.name) not in named:
+                unproven.append(f"{exercise}::{node.name}")
+    assert not unproven, f"graded checks that no mutant in tests/mutants/ names (check=...): {unproven}"

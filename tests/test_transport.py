@@ -132,3 +132,92 @@ def test_figures_are_redrawn_from_their_description():
     assert dots.get_offsets().tolist() == [[1, 0.5], [2, 0.6], [3, 0.7]] and dots.get_label() == "Training acc"
     original = [t.get_text() for t in ax.get_legend().get_texts()]
     assert [t.get_text() for t in axes.get_legend().get_texts()] == original == ["Training acc", "Validation acc"]
+
+
+def _worker_module():
+    import sys
+
+    from grader import objects
+
+    sys.path.insert(0, str(pathlib.Path(objects.__file__).parent))
+    try:
+        import worker
+    finally:
+        sys.path.pop(0)
+    return worker
+
+
+def _small_base(seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(2, 3, name="block1_conv1")(inputs)
+    x = keras.layers.MaxPooling2D(name="block1_pool")(x)
+    return keras.Model(inputs, keras.layers.Conv2D(3, 2, name="block2_conv1")(x), name="small_base")
+
+
+def _frozen_model(base, style):
+    import keras
+
+    base.trainable = False
+    if style == "sequential":
+        return keras.Sequential([keras.Input((8, 8, 1)), base, keras.layers.Flatten(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+    if style == "functional":
+        inputs = keras.Input((8, 8, 1))
+        x = keras.layers.Flatten()(base(inputs))
+    else:  # "spliced": the head grafted onto the base's own output tensor
+        inputs, x = base.input, keras.layers.Flatten()(base.output)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+
+
+@pytest.mark.parametrize("style", ["sequential", "functional", "spliced"])
+def test_a_returned_model_gets_the_checks_own_base_back(style):
+    """A model built around an argument (in a Sequential, called on an input, or spliced through .output)
+    comes back holding the check's own base, so the check's freezing and unfreezing change what it trains."""
+    import keras
+
+    from grader import objects
+
+    worker = _worker_module()
+    ours, theirs = _small_base(1), _small_base(1)  # the check's base, and the worker's copy of it
+    theirs.set_weights(ours.get_weights())
+    model = _frozen_model(theirs, style)
+    worker.ARGUMENT_IDS.update({id(theirs): ["arg", 0]})
+    worker.ARGUMENT_MODELS[:] = [(theirs, ["arg", 0])]
+    try:
+        embedded = worker.embedded_layers(model)
+    finally:
+        worker.ARGUMENT_IDS.clear()
+        worker.ARGUMENT_MODELS.clear()
+    assert embedded, "the worker did not see the argument in the model it returned"
+    ours.trainable = False  # as the call left it (apply_changes mirrors the flags before the result is decoded)
+    loaded = objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
+                                objects.Originals([ours], {}))
+    held = {id(v) for v in loaded.weights}
+    assert all(id(v) in held for v in ours.weights)
+    assert len(loaded.trainable_weights) == 2  # the Dense head only
+    ours.trainable = True
+    assert len(loaded.trainable_weights) == 6
+    x = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 1)).astype(np.float32)
+    assert np.allclose(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
+
+
+def test_a_returned_model_whose_base_weights_changed_is_refused():
+    from grader import objects
+    from grader.verdicts import CheckFailure
+
+    worker = _worker_module()
+    ours, theirs = _small_base(1), _small_base(2)  # the worker's base no longer holds the check's weights
+    model = _frozen_model(theirs, "functional")
+    worker.ARGUMENT_IDS.update({id(theirs): ["arg", 0]})
+    worker.ARGUMENT_MODELS[:] = [(theirs, ["arg", 0])]
+    try:
+        embedded = worker.embedded_layers(model)
+    finally:
+        worker.ARGUMENT_IDS.clear()
+        worker.ARGUMENT_MODELS.clear()
+    with pytest.raises(CheckFailure, match="with other weights"):
+        objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
+                           objects.Originals([ours], {}))

@@ -87,4 +87,24 @@ MUTANTS = [
     Mutant("categorical-accuracy-metric", "categorical accuracy on one sigmoid unit: always 1.0",
            (('        metrics=["accuracy"],\n', '        metrics=["categorical_accuracy"],\n'),),
            check="test_convnet_compiled"),
+    Mutant("conv-same-padding", 'every Conv2D given padding="same": the maps keep their size until pooling',
+           (('        layers += [keras.layers.Conv2D(filters, (3, 3), activation="relu"), keras.layers.MaxPooling2D((2, 2))]\n',
+             '        layers += [keras.layers.Conv2D(filters, (3, 3), activation="relu", padding="same"), keras.layers.MaxPooling2D((2, 2))]\n'),),
+           check="test_convnet_output_shapes"),
+    Mutant("hidden-dense-256", "Dense(256) under Flatten, as in exercise 5's head, instead of Dense(512)",
+           (('keras.layers.Dense(512, activation="relu")', 'keras.layers.Dense(256, activation="relu")'),),
+           check="test_convnet_parameter_count"),
+    Mutant("rescaling-in-augmentation", "ImageDataGenerator(rescale=1./255, ...) carried over: a Rescaling layer inside the augmentation, active at inference too",
+           (("            keras.layers.RandomRotation(40 / 360,", "            keras.layers.Rescaling(1 / 255),\n            keras.layers.RandomRotation(40 / 360,"),),
+           check="test_augmentation_training_and_inference"),
+    Mutant("flip-vertical", 'RandomFlip("vertical"): the images turned upside down instead of mirrored',
+           (('keras.layers.RandomFlip("horizontal", seed=layer_seed(4))', 'keras.layers.RandomFlip("vertical", seed=layer_seed(4))'),),
+           check="test_augmentation_flips_only_horizontally"),
+    Mutant("train-augmented-in-pipeline", "the augmentation mapped over the training split in make_datasets",
+           (("        datasets.append(dataset.map(lambda images, labels: (rescale(images), labels)))\n",
+             "        dataset = dataset.map(lambda images, labels: (rescale(images), labels))\n"
+             "        if split == \"train\":\n"
+             "            augment = build_augmentation(seed=1)\n"
+             "            dataset = dataset.map(lambda images, labels: (augment(images, training=True), labels))\n"
+             "        datasets.append(dataset)\n"),), check="test_labels_cat_zero_dog_one"),
 ]

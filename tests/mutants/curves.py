@@ -58,4 +58,31 @@ MUTANTS = [
     Mutant("history-modified", "the validation curves popped out of the caller's history",
            (('        validation = [float(v) for v in metrics["val_" + key]]\n',
              '        validation = [float(v) for v in metrics.pop("val_" + key)]\n'),), check="test_plot_history_lines"),
+    Mutant("smooth-in-input-dtype", "the average kept in an array like the input (np.empty_like): integer curves are truncated",
+           (("    smoothed = [float(values[0])]\n    for point in values[1:]:\n"
+             "        smoothed.append(smoothed[-1] * factor + float(point) * (1 - factor))\n    return smoothed\n",
+             "    smoothed = np.empty_like(np.asarray(points))\n    smoothed[0] = values[0]\n"
+             "    for i in range(1, len(values)):\n        smoothed[i] = smoothed[i - 1] * factor + values[i] * (1 - factor)\n"
+             "    return smoothed.tolist()\n"),), check="test_smooth_by_hand"),
+    Mutant("smooth-2d-rows", "no check that the points are 1-D: a 2-D curve is smoothed row by row into a list of arrays",
+           (("    if values.ndim != 1 or values.size == 0:\n", "    if values.size == 0:\n"),
+            ("    smoothed = [float(values[0])]\n", "    smoothed = [values[0]]\n"),
+            ("float(point) * (1 - factor)", "point * (1 - factor)")), check="test_smooth_rejects_bad_input"),
+    Mutant("smooth-previous-raw-point", "each point averaged with the previous raw point instead of the previous smoothed one",
+           (("        smoothed.append(smoothed[-1] * factor + float(point) * (1 - factor))\n",
+             "        smoothed.append(float(values[len(smoothed) - 1]) * factor + float(point) * (1 - factor))\n"),),
+           check="test_smooth_matches_formula"),
+    Mutant("smooth-starts-from-zero", "the average started from 0, so the first point is scaled by 1 - factor",
+           (("    smoothed = [float(values[0])]\n", "    smoothed = [float(values[0]) * (1 - factor)]\n"),),
+           check="test_smooth_properties"),
+    Mutant("smooth-factor-or-default", "factor = factor or 0.8: a factor of 0 quietly becomes the default",
+           (("    values = np.asarray(points, dtype=np.float64) if not isinstance(points, str) else np.empty((0, 0))\n",
+             "    factor = factor or 0.8\n"
+             "    values = np.asarray(points, dtype=np.float64) if not isinstance(points, str) else np.empty((0, 0))\n"),),
+           check="test_smooth_identity_and_constant"),
+    Mutant("curves-own-epochs", "no length check: each curve drawn against its own epochs, so a short validation curve is not noticed",
+           (("        if not training or len(training) != len(validation):\n", "        if not training:\n"),
+            ('        ax.plot(epochs, validation, "b", label=f"Validation {label}")\n',
+             '        ax.plot(range(1, len(validation) + 1), validation, "b", label=f"Validation {label}")\n')),
+           check="test_plot_history_rejects_missing_validation"),
 ]

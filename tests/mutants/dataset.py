@@ -52,4 +52,17 @@ MUTANTS = [
              "            target.write_bytes(source.read_bytes() + b'\\n')\n"),), check="test_copies_are_identical"),
     Mutant("paths-assumed-pathlib", "original_dir and base_dir used as Path objects: a str path fails",
            (("    original, base = Path(original_dir), Path(base_dir)\n", "    original, base = original_dir, base_dir\n"),), check="test_creates_or_fills_empty_base_dir"),
+    Mutant("test-dogs-are-cat-files", "a copy-paste slip: the test split's dogs/ folder filled with the cat files",
+           (('                name = f"{cls}.{i}.jpg"\n',
+             '                name = f"{classes[0] if split == \'test\' else cls}.{i}.jpg"\n'),), check="test_splits_are_disjoint"),
+    Mutant("classes-ignored", "the classes argument ignored: always cat and dog",
+           (("    classes = _check_classes(classes)\n", "    classes = _check_classes((\"cat\", \"dog\"))\n"),),
+           check="test_custom_splits_and_classes_with_real_jpegs"),
+    Mutant("only-standard-split-names", "only the splits named train, validation and test are made, in that order",
+           (("    plan = _copy_plan(original, base, split_sizes, classes)\n",
+             "    split_sizes = {s: split_sizes[s] for s in (\"train\", \"validation\", \"test\") if s in split_sizes}\n"
+             "    plan = _copy_plan(original, base, split_sizes, classes)\n"),), check="test_any_split_sizes"),
+    Mutant("duplicate-classes-accepted", "classes not checked for repeats: (\"cat\", \"cat\") copies every cat twice into one folder",
+           (("    if not classes or len(set(classes)) != len(classes):\n", "    if not classes:\n"),),
+           check="test_rejects_bad_arguments"),
 ]

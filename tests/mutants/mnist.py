@@ -67,4 +67,23 @@ MUTANTS = [
            (("    if images.size and (images.min() < 0 or images.max() > 255):\n", "    if False:\n"),), check="test_preprocess_images_rejects_bad_input"),
     Mutant("labels-2d-accepted", "labels of shape (n, 1) accepted: the result is (n, 1, num_classes)",
            (("    if labels.ndim != 1:\n", "    if False:\n"),), check="test_preprocess_labels_rejects_bad_input"),
+    Mutant("images-reshaped-to-60000", "the book's reshape((60000, 28, 28, 1)): only the full MNIST training set fits",
+           (("    return (images.astype(np.float32) / 255.0).reshape((-1, *IMAGE_SHAPE))\n",
+             "    return (images.astype(np.float32) / 255.0).reshape((60000, 28, 28, 1))\n"),),
+           check="test_preprocess_images_on_mnist"),
+    Mutant("labels-to-categorical-without-num-classes", "keras.utils.to_categorical(labels) without num_classes: as many columns as the largest label + 1",
+           (("    return np.eye(num_classes, dtype=np.float32)[labels.astype(np.intp)]\n",
+             "    return keras.utils.to_categorical(labels).astype(np.float32)\n"),),
+           check="test_preprocess_labels_any_labels"),
+    Mutant("num-classes-only-checked-positive", "num_classes checked for < 1 only: num_classes=2.5 fails later with a TypeError",
+           (("    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1:\n",
+             "    if num_classes < 1:\n"),), check="test_preprocess_labels_rejects_bad_input"),
+    Mutant("second-pool-stride-1", "the second MaxPooling2D given strides=1: the maps shrink by one pixel instead of halving",
+           (("            keras.layers.MaxPooling2D((2, 2)),\n            keras.layers.Conv2D(64, (3, 3), activation=\"relu\"),\n"
+             "            keras.layers.Flatten(),\n",
+             "            keras.layers.MaxPooling2D((2, 2), strides=1),\n            keras.layers.Conv2D(64, (3, 3), activation=\"relu\"),\n"
+             "            keras.layers.Flatten(),\n"),), check="test_mnist_model_output_shapes"),
+    Mutant("hidden-dense-512", "Dense(512) as in the previous chapter's dense network instead of Dense(64)",
+           (('            keras.layers.Dense(64, activation="relu"),\n', '            keras.layers.Dense(512, activation="relu"),\n'),),
+           check="test_mnist_model_parameter_count"),
 ]

@@ -9,6 +9,25 @@ FROZEN_HEAD = (
     "    )\n"
 )
 FROZEN_COMPILE = FROZEN_HEAD + "    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=2e-5),\n"
+FROZEN_SEQUENTIAL = (
+    "    model = keras.Sequential(\n"
+    "        [\n"
+    "            keras.Input(shape=conv_base.input_shape[1:]),\n"
+    "            conv_base,\n"
+    "            keras.layers.Flatten(),\n"
+) + FROZEN_HEAD
+
+
+def functional_frozen(base="conv_base", flatten=True):
+    """The frozen model written with the functional API around ``base``."""
+    return ("    inputs = keras.Input(shape=conv_base.input_shape[1:])\n"
+            f"    x = {base}(inputs)\n"
+            + ("    x = keras.layers.Flatten()(x)\n" if flatten else "")
+            + '    x = keras.layers.Dense(256, activation="relu")(x)\n'
+            '    outputs = keras.layers.Dense(1, activation="sigmoid")(x)\n'
+            "    model = keras.Model(inputs, outputs)\n")
+
+
 UNFREEZE_LOOP = (
     "        if layer.name == layer_name:\n"
     "            set_trainable = True\n"
@@ -78,4 +97,24 @@ MUTANTS = [
            (("(looked for {', '.join(map(str, candidates))}). \"", "\""),
             ("f\"{VGG16_NOTOP_FILE} to {candidates[0]}. Or use", "f\"{VGG16_NOTOP_FILE} to the Keras cache. Or use")),
            check="test_imagenet_weights_missing_fail_fast"),
+    Mutant("functional-own-base", "a functional model around a VGG16 it builds itself, not the conv_base it was given",
+           ((FROZEN_SEQUENTIAL, "    own_base = build_conv_base(input_shape=conv_base.input_shape[1:])\n"
+                                "    own_base.trainable = False\n" + functional_frozen("own_base")),),
+           check="test_frozen_model_layers"),
+    Mutant("functional-flatten-missing", "a functional model around conv_base with no Flatten before the Dense head",
+           ((FROZEN_SEQUENTIAL, functional_frozen(flatten=False)),), check="test_frozen_model_layers"),
+    Mutant("freezes-model-layer-1", "model.layers[1].trainable = False (the Keras 2 index, counting the Input): Flatten is frozen, the base trains",
+           (("    conv_base.trainable = False\n", ""),
+            (FROZEN_HEAD, FROZEN_HEAD + "    model.layers[1].trainable = False\n")), check="test_frozen_base_unchanged_by_training"),
+    Mutant("conv-base-input-shape-ignored", "VGG16 always built at 150x150x3, whatever input_shape says",
+           (("input_shape=tuple(input_shape)\n", "input_shape=(150, 150, 3)\n"),), check="test_conv_base_is_vgg16"),
+    Mutant("weights-path-object-refused", "only a str is taken as a weights path: a pathlib.Path raises ValueError",
+           (("    elif isinstance(weights, (str, os.PathLike)):\n", "    elif isinstance(weights, str):\n"),),
+           check="test_weights_from_a_file_path"),
+    Mutant("weights-path-not-checked", "a weights path passed on unchecked: Keras raises its own ValueError for a missing file",
+           (("        if not path.is_file():\n            raise FileNotFoundError(", "        if False:\n            raise FileNotFoundError("),),
+           check="test_weights_from_a_file_path"),
+    Mutant("features-tf-data-only", "the batches read with dataset.as_numpy_iterator(): a list of batches fails",
+           (("    for images, labels in dataset:\n", "    for images, labels in dataset.as_numpy_iterator():\n"),),
+           check="test_features_any_base_any_batches"),
 ]

@@ -1,4 +1,4 @@
-# Alternative solution (Functional API feature classifier, keras.ops in feature extraction, a list (features, labels), the base frozen after the model is built); must earn full marks.
+# Alternative solution (Functional API feature classifier and frozen model, the base called on the model's input, keras.ops in feature extraction, a list (features, labels), the base frozen after the model is built, fine-tuning compiled with loss and metric objects); must earn full marks.
 """Exercise 5: reusing a pretrained convolutional base.
 
 With a few hundred or a few thousand images, a convnet trained from scratch
@@ -244,8 +244,12 @@ def build_frozen_model(conv_base):
     """
     if not isinstance(conv_base, keras.Model):
         raise ValueError("conv_base should be a Keras model")
-    head = [keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
-    model = keras.Sequential([keras.Input(shape=conv_base.input_shape[1:]), conv_base, *head])
+    inputs = keras.Input(shape=conv_base.input_shape[1:])
+    x = conv_base(inputs)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(256, activation="relu")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs, name="frozen_base_and_head")
     conv_base.trainable = False
     model.compile(optimizer=keras.optimizers.RMSprop(2e-5), loss="binary_crossentropy", metrics=["accuracy"])
     return model
@@ -299,9 +303,6 @@ def compile_for_fine_tuning(model):
     Returns:
         The same ``model``, recompiled.
     """
-    model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-5), loss=keras.losses.BinaryCrossentropy(),
+                  metrics=[keras.metrics.BinaryAccuracy(name="acc")])
     return model

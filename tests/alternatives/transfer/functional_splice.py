@@ -1,0 +1,324 @@
+# Alternative solution (a functional frozen model grafted onto conv_base.output, the base frozen layer by layer, binary_accuracy, unfreezing only the layers with weights); must earn full marks.
+"""Exercise 5: reusing a pretrained convolutional base.
+
+With a few hundred or a few thousand images, a convnet trained from scratch
+has little to learn from. The chapter's answer is to reuse the convolutional
+base of a network trained on a large dataset (VGG16, trained on ImageNet),
+in two ways:
+
+* **feature extraction**: run the images once through the frozen base and
+  train a small classifier on the features it outputs; or put the frozen base
+  under a new head and train the head end to end (slower, but allows data
+  augmentation);
+* **fine-tuning**: then unfreeze the base's last block and train it, with
+  the head, at a very low learning rate, so that its most specialised
+  features adapt to the new task without being wrecked.
+
+Tasks, in order (run ``pytest checks -k transfer`` after each):
+
+1. ``build_conv_base``: VGG16 without its classifier, built offline.
+2. ``extract_features``: one pass of a dataset through the base.
+3. ``build_feature_classifier``: the small classifier trained on features.
+4. ``build_frozen_model``: the base, frozen, under a new classifier head.
+5. ``unfreeze_from``: unfreeze the base from one layer on.
+6. ``compile_for_fine_tuning``: recompile with a lower learning rate.
+
+Nothing here may download. VGG16's ImageNet weights (58 MB) are read only
+from the local Keras cache; ``weights=None`` builds the same network with
+random weights, which is all the checks need. For real transfer learning
+offline, the package ships a small base pretrained on eight other animal
+classes: ``data.pretrained.load_pretrained_base()`` (28x28x1 silhouettes,
+output ``(3, 3, 128)``, layers named like VGG16's, ``"block3_conv1"`` is its
+last block). Every function here works with either base, and
+``python -m lab.demo_transfer`` uses them to compare training from
+scratch, feature extraction and fine-tuning on cats vs dogs.
+
+What changed since the 2019 (Keras 2) chapter:
+
+* the optimizers take ``learning_rate=``, not ``lr=``;
+* ``flow_from_directory`` generators looped forever, so the feature
+  extraction loop needed a sample count and a manual ``break``; a
+  ``tf.data.Dataset`` (from ``image_dataset_from_directory``) is finite, and
+  a plain ``for`` loop makes exactly one pass;
+* ``fit_generator`` is gone: ``fit`` takes datasets;
+* as before, a change of ``trainable`` takes effect only at the next
+  ``compile()``: Keras 3 builds its training step, with the list of weights
+  to update, at the first ``fit`` after ``compile``.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402  (after the environment variable above)
+
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+"""The file name under which Keras caches VGG16's ImageNet weights without the top."""
+
+
+def keras_cache_dirs():
+    """Folders where Keras keeps downloaded files, in the order to look.
+
+    ``$KERAS_HOME`` if that environment variable is set, then ``~/.keras``.
+    Keras caches model weights in their ``models`` subfolder.
+
+    Returns:
+        A list of ``pathlib.Path`` (they may not exist).
+    """
+    folders = []
+    if os.environ.get("KERAS_HOME"):
+        folders.append(Path(os.environ["KERAS_HOME"]).expanduser())
+    home = Path("~/.keras").expanduser()
+    if home not in folders:
+        folders.append(home)
+    return folders
+
+
+def build_conv_base(weights=None, input_shape=(150, 150, 3)):
+    """VGG16's convolutional base (no classifier on top), built without a download.
+
+    ``keras.applications.VGG16(include_top=False, ...)``: 13 convolutions in
+    five blocks (``block1_conv1`` ... ``block5_conv3``, each block ending in a
+    max-pooling), 14,714,688 parameters, output ``(4, 4, 512)`` at 150x150.
+
+    ``weights="imagenet"`` must never download (``VGG16(weights="imagenet")``
+    would, when the file is not cached). Look for ``VGG16_NOTOP_FILE`` in the
+    ``models`` subfolder of each of ``keras_cache_dirs()``, and pass the path
+    found to ``VGG16(weights=path)``. If it is nowhere, raise
+    ``FileNotFoundError`` with a message that says which file is missing and
+    where to put it.
+
+    Args:
+        weights: ``None`` (random weights), ``"imagenet"`` (from the local
+            Keras cache only) or the path of a weights file (str or
+            path-like) in the format Keras' VGG16 loads.
+        input_shape: the images' shape ``(height, width, 3)``; at least 32x32.
+
+    Returns:
+        The ``keras.Model``, all layers trainable.
+
+    Raises:
+        FileNotFoundError: the ImageNet weights are not in the local cache,
+            or the given weights file does not exist.
+        ValueError: ``weights`` is none of the above.
+    """
+    if weights is None:
+        path = None
+    elif isinstance(weights, str) and weights == "imagenet":
+        path = _cached_vgg16_weights()
+    elif isinstance(weights, (str, os.PathLike)):
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"no weights file at {path}: pass an existing file, 'imagenet' or None.")
+    else:
+        raise ValueError(f"`weights` must be None, 'imagenet' or the path of a weights file, got {weights!r}.")
+    return keras.applications.VGG16(
+        include_top=False, weights=None if path is None else str(path), input_shape=tuple(input_shape)
+    )
+
+
+def _cached_vgg16_weights():
+    """The path of VGG16's cached no-top ImageNet weights; never downloads."""
+    candidates = [folder / "models" / VGG16_NOTOP_FILE for folder in keras_cache_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"VGG16's ImageNet weights are not in the local Keras cache (looked for {', '.join(map(str, candidates))}). "
+        "This course never downloads. On a machine with internet access, "
+        "`keras.applications.VGG16(include_top=False, weights='imagenet')` saves the file; copy "
+        f"{VGG16_NOTOP_FILE} to {candidates[0]}. Or use weights=None, or the embedded pretrained "
+        "base: data.pretrained.load_pretrained_base()."
+    )
+
+
+def is_infinite_dataset(dataset):
+    """True if ``dataset`` is a ``tf.data.Dataset`` known to repeat forever.
+
+    Such a dataset (``.repeat()`` without a count) would keep a ``for`` loop
+    going forever, as the 2019 generators did.
+    """
+    cardinality = getattr(dataset, "cardinality", None)
+    if cardinality is None:
+        return False
+    import tensorflow as tf
+
+    return int(cardinality()) == int(tf.data.INFINITE_CARDINALITY)
+
+
+def extract_features(conv_base, dataset):
+    """Runs every image of a finite dataset once through ``conv_base``.
+
+    The chapter's "fast feature extraction": the expensive base runs once per
+    image, and a small classifier then trains on the saved features.
+
+    First refuse an infinite dataset (``is_infinite_dataset``). Then
+    iterate over the dataset once with a plain ``for images, labels in
+    dataset`` loop, run each batch through the base (``predict_on_batch``,
+    or calling the base with ``training=False``), and keep each batch's
+    features with *its own* labels. Any batch size works, including a last
+    batch smaller than the others. Never iterate a second time to collect the
+    labels: a shuffled dataset comes out in a new order on every pass.
+
+    2019: ``flow_from_directory`` generators never ended, so the loop counted
+    samples into preallocated arrays and needed a manual ``break``; a
+    ``tf.data.Dataset`` is finite, and the loop ends by itself.
+
+    Args:
+        conv_base: a Keras model (VGG16's base, the embedded pretrained base, ...).
+        dataset: a finite ``tf.data.Dataset`` (or any finite iterable) of
+            ``(images, labels)`` batches, images in the shape ``conv_base``
+            takes.
+
+    Returns:
+        ``(features, labels)``: NumPy arrays; ``features`` float32 of shape
+        ``(n, *conv_base's output shape without the batch axis)``, ``labels``
+        of shape ``(n, ...)`` as the dataset gives them; row ``i`` of both
+        comes from the same image.
+
+    Raises:
+        ValueError: the dataset is infinite (e.g. ``.repeat()`` without a
+            count) or holds no batch.
+    """
+    if is_infinite_dataset(dataset):
+        raise ValueError(
+            "the dataset is infinite (it repeats forever): one pass would never end. "
+            "Pass a finite dataset, e.g. without .repeat()."
+        )
+    all_features, all_labels = [], []
+    for images, labels in dataset:
+        all_features.append(np.asarray(conv_base.predict_on_batch(images), dtype=np.float32))
+        all_labels.append(np.asarray(labels))
+    if not all_features:
+        raise ValueError("the dataset holds no batch: there is nothing to extract features from.")
+    return np.concatenate(all_features), np.concatenate(all_labels)
+
+
+def build_feature_classifier(input_dim):
+    """The densely connected classifier trained on extracted features.
+
+    ``Input(shape=(input_dim,))``, ``Dense(256, activation="relu")``,
+    ``Dropout(0.5)``, ``Dense(1, activation="sigmoid")``, compiled with
+    ``RMSprop(learning_rate=2e-5)``, ``"binary_crossentropy"`` and
+    ``metrics=["accuracy"]``. With VGG16's features flattened
+    (``input_dim = 4 * 4 * 512``) it has 2,097,665 parameters.
+
+    Args:
+        input_dim: positive int, the length of one flattened feature vector.
+
+    Returns:
+        The compiled ``keras.Sequential``.
+
+    Raises:
+        ValueError: ``input_dim`` is not a positive int.
+    """
+    if not isinstance(input_dim, (int, np.integer)) or isinstance(input_dim, bool) or input_dim < 1:
+        raise ValueError(f"`input_dim` must be a positive int (the length of a flattened feature vector), got {input_dim!r}.")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(int(input_dim),)),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=2e-5),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_frozen_model(conv_base):
+    """The pretrained base, frozen, under a new classifier head.
+
+    ``keras.Sequential``: an ``Input`` of the base's input shape,
+    ``conv_base``, ``Flatten()``, ``Dense(256, activation="relu")``,
+    ``Dense(1, activation="sigmoid")``. Freeze the base
+    (``conv_base.trainable = False``) *before* compiling, with
+    ``RMSprop(learning_rate=2e-5)``, ``"binary_crossentropy"`` and
+    ``metrics=["accuracy"]``. With VGG16 the head's two Dense layers are the
+    only trainable weights: 4 tensors (30 with the base unfrozen).
+
+    Args:
+        conv_base: a Keras model with a known input shape.
+
+    Returns:
+        The compiled ``keras.Sequential``; it uses ``conv_base`` itself (not a
+        copy), so freezing and unfreezing the base changes what it trains.
+
+    Raises:
+        ValueError: ``conv_base`` is not a Keras model.
+    """
+    if not isinstance(conv_base, keras.Model):
+        raise ValueError(f"build_frozen_model needs a Keras model as conv_base, not {type(conv_base).__name__}")
+    # The Keras 2 idiom: the head grafted onto the base's own output tensor, one functional model.
+    for layer in conv_base.layers:
+        layer.trainable = False
+    features = keras.layers.Flatten(name="flatten_features")(conv_base.output)
+    hidden = keras.layers.Dense(256, activation="relu")(features)
+    probability = keras.layers.Dense(1, activation="sigmoid")(hidden)
+    model = keras.Model(inputs=conv_base.input, outputs=probability)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=2e-5), loss="binary_crossentropy",
+                  metrics=["binary_accuracy"])
+    return model
+
+
+def unfreeze_from(conv_base, layer_name="block5_conv1"):
+    """Unfreezes the base from ``layer_name`` to its end; freezes the layers before it.
+
+    The chapter's fine-tuning step: make the base trainable again
+    (``conv_base.trainable = True``, which also sets every one of its
+    layers; while the base's own flag is False, ``conv_base.trainable_weights``
+    stays empty), then walk ``conv_base.layers`` in order, setting
+    ``layer.trainable`` to False until ``layer_name`` and to True from it on. With VGG16 and ``"block5_conv1"``, the frozen model then
+    has 10 trainable weight tensors: block 5's three convolutions and the
+    head. Recompile the model afterwards (``compile_for_fine_tuning``).
+
+    Args:
+        conv_base: the Keras model to unfreeze in place.
+        layer_name: str, the first layer to train.
+
+    Returns:
+        The names of the now-trainable layers, in order: ``layer_name`` and
+        every layer after it, layers without weights (pooling) included.
+
+    Raises:
+        ValueError: ``conv_base`` has no layer ``layer_name``; the message
+            lists the valid names, and the base is left as it was.
+    """
+    names = [layer.name for layer in conv_base.layers]
+    if layer_name not in names:
+        raise ValueError(f"no layer {layer_name!r} in this base; choose one of {names}")
+    conv_base.trainable = True
+    start = names.index(layer_name)
+    for position, layer in enumerate(conv_base.layers):
+        if layer.weights:  # only layers with weights are frozen; pooling and input layers keep their flag
+            layer.trainable = position >= start
+    return names[start:]
+
+
+def compile_for_fine_tuning(model):
+    """Recompiles ``model`` for fine-tuning, with a learning rate ten times lower.
+
+    ``RMSprop(learning_rate=1e-5)``, ``"binary_crossentropy"``,
+    ``metrics=["accuracy"]``. Small updates keep the unfrozen layers close to
+    their pretrained values; compiling again is what makes Keras train the
+    layers ``unfreeze_from`` made trainable.
+
+    Args:
+        model: a Keras model, e.g. from ``build_frozen_model``.
+
+    Returns:
+        The same ``model``, recompiled.
+    """
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
