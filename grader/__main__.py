@@ -1,6 +1,12 @@
 """``python -m grader COMMAND``: grading submissions against the instructor's checks.
 
-Commands:
+Commands for learners:
+    watch                               grade the exercise you are on at every save (``grader/loop.py``)
+    list                                every exercise and task, its state and points, and the next step
+    hint [EXERCISE]                     the next hint for the task you are on
+    reset EXERCISE                      start an exercise again from its stub (your file is backed up)
+
+Commands for instructors:
     grade SUBMISSION [SUBMISSION ...]   grade folders or zips of exercise modules
     grade SUBMISSION ... --out DIR      batch re-grading into DIR/gradebook.csv (``grader/batch.py``)
     release DEST                        the learner's starter repository (``grader/release.py``)
@@ -16,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import gradescope, release
+from grader import gradescope, loop, release
 from grader.course import EXERCISES, ROOT
 from grader.runner import checks_files, grading_arguments, grading_environ, write_seed_file
 from grader.submission import SubmissionError, stage
@@ -68,6 +74,7 @@ def main(argv=None) -> int:
                        help="a progress bar (default: on a terminal only; otherwise one line per submission)")
     release.add_command(commands)
     gradescope.add_command(commands)
+    loop.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade_command(args, parser)

@@ -185,16 +185,29 @@ class RunnerProcess:
     def __init__(self):
         self.process: subprocess.Popen | None = None
         self.replies = None
+        self.pending = b""  # bytes read from the runner past the last whole line
 
-    def grade(self, job: dict, seconds: float) -> dict:
-        """Sends ``job``; returns the runner's answer, or an error answer if it died or overran ``seconds``."""
-        if self.process is None or self.process.poll() is not None:
-            self._start()
+    def grade(self, job: dict, seconds: float, on_event=None) -> dict:
+        """Sends ``job``; returns the runner's answer, or an error answer if it died or overran ``seconds``.
+
+        Args:
+            job: the job (``grader/runner.py`` documents its fields).
+            seconds: how long the answer may take.
+            on_event: called with each check event of a job that asks for them (``"events": true``).
+        """
+        self.start()
+        deadline = time.monotonic() + seconds
         try:
             self.process.stdin.write(json.dumps(job) + "\n")
             self.process.stdin.flush()
-            line = self._reply_within(seconds)
-        except OSError:
+            while True:
+                line = self._reply_within(deadline - time.monotonic())
+                reply = json.loads(line) if line is not None else None
+                if reply is None or "event" not in reply:
+                    break
+                if on_event is not None:
+                    on_event(reply)
+        except (OSError, ValueError):  # ValueError: stopped from another thread (the watch's new save)
             line = None
         if line is None:
             overran = self.process.poll() is None
@@ -202,10 +215,15 @@ class RunnerProcess:
             reason = (f"grading did not finish within {seconds:.0f} s; its runner was stopped" if overran
                       else f"the grading process ended unexpectedly (exit status {self.process.returncode})")
             return error_answer(job["id"], reason)
-        answer = json.loads(line)
+        answer = reply
         if answer.get("retire"):
             self.stop()
         return answer
+
+    def start(self) -> None:
+        """Starts the runner unless it is running (it then imports TensorFlow and the checks, about 5 s)."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
 
     def _start(self) -> None:
         read_end, write_end = os.pipe()
@@ -215,13 +233,26 @@ class RunnerProcess:
             text=True, start_new_session=True,
         )
         os.close(write_end)
-        self.replies = os.fdopen(read_end, "r")
+        self.replies = os.fdopen(read_end, "rb", buffering=0)
+        self.pending = b""
 
     def _reply_within(self, seconds: float) -> str | None:
-        ready, _, _ = select.select([self.replies], [], [], seconds)
-        if not ready:
-            return None
-        return self.replies.readline() or None
+        """The runner's next line, or None if it ends or ``seconds`` pass first.
+
+        Reads the pipe's bytes itself: a buffered reader may hold several lines
+        (check events come in bursts) while ``select`` sees an empty pipe.
+        """
+        deadline = time.monotonic() + max(seconds, 0.0)
+        while b"\n" not in self.pending:
+            ready, _, _ = select.select([self.replies], [], [], max(deadline - time.monotonic(), 0.0))
+            if not ready:
+                return None
+            chunk = os.read(self.replies.fileno(), 1 << 16)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode()
 
     def stop(self) -> None:
         """Kills the runner and every process below it (its workers, and anything they started)."""

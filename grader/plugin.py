@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, Phase, settings
 if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the backport's groups on 3.10
     from exceptiongroup import BaseExceptionGroup  # novermin: the backport, imported on 3.10 only
 
-from grader import course, results
+from grader import course, results, stubgen
 from grader.engine import Engine
 from grader.transport import clean_text
 from grader.verdicts import (
@@ -88,6 +88,20 @@ def pytest_addoption(parser):
         default=None,
         metavar="PATH",
         help="write exercism v3 / GitHub Classroom results here",
+    )
+    group.addoption(
+        "--all-failures",
+        action="store_true",
+        default=False,
+        help="print every failing check's message; by default only those of the exercise you are on "
+        "(checks not started yet are only counted in the table)",
+    )
+    group.addoption(
+        "--grade-untouched-stubs",
+        action="store_true",
+        default=False,
+        help="run the checks of a module that is still the untouched stub (by default they read "
+        "'not started' at once: the stub's functions all raise NotImplementedError)",
     )
     group.addoption(
         "--show-traceback",
@@ -165,6 +179,7 @@ def pytest_configure(config):
     book.write_placeholder()
     if not config.getoption("--show-traceback"):
         config.option.reportchars = ""  # the score table below replaces pytest's short summary
+    keep_terminal(config)
 
 
 GRADEBOOK = pytest.StashKey["results.Gradebook"]()
@@ -235,6 +250,10 @@ def pytest_collection_finish(session):
     for item in session.items:
         if item.get_closest_marker("points") is not None and exercise_name(item) not in modules:
             modules[exercise_name(item)] = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+    if not config.getoption("--grade-untouched-stubs"):
+        # No worker for a stub: its checks read "not started" without running it.
+        modules = {name: blocked for name, blocked in modules.items()
+                   if not is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py")}
     if modules:
         engine = engine_of(config)
         target_dir, label = config.stash[TARGET_DIR], config.stash[TARGET_LABEL]
@@ -285,9 +304,33 @@ def pytest_runtest_setup(item):
     if item.get_closest_marker("points") is None:
         return
     name = exercise_name(item)
-    if not (item.config.stash[TARGET_DIR] / f"{name}.py").is_file():
-        shown = f"{item.config.stash[TARGET_LABEL]}/{name}.py"
+    module_file = item.config.stash[TARGET_DIR] / f"{name}.py"
+    shown = f"{item.config.stash[TARGET_LABEL]}/{name}.py"
+    if not module_file.is_file():
         raise ExerciseImportError(shown, f"there is no file {shown}.")
+    if not item.config.getoption("--grade-untouched-stubs") and is_untouched_stub(module_file):
+        task = item.get_closest_marker("points").kwargs.get("task")
+        raise NotStarted(task or item.name, shown)
+
+
+def pytest_report_teststatus(report, config):
+    """A check stopped in its setup by the learner's module (missing, not importable, not started) failed.
+
+    pytest would count it as an error of the check itself ("E", "ERROR at setup").
+    """
+    if report.when == "setup" and report.failed:
+        check = config.stash[GRADEBOOK].checks.get(report.nodeid)
+        if check is not None and (check.status == "not started" or check.import_error):
+            return "failed", "F", "FAILED"
+    return None
+
+
+def is_untouched_stub(path: Path) -> bool:
+    """True if ``path`` is still the stub as generated (every function in it raises NotImplementedError)."""
+    try:
+        return stubgen.is_untouched(path.read_text())
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 @pytest.hookimpl(wrapper=True)
@@ -296,10 +339,74 @@ def pytest_runtest_protocol(item, nextitem):
     engine = engine_of(item.config)
     engine.printed()  # what earlier checks printed is theirs
     engine.begin_check(item.stash.get(CHECK_SECONDS, DEFAULT_CHECK_TIMEOUT))
+    notice = SlowCheckNotice.start(item)
     try:
         return (yield)
     finally:
+        if notice is not None:
+            notice.stop()
         engine.end_check()
+
+
+class SlowCheckNotice:
+    """On a terminal, a check that runs for more than a few seconds says which it is and for how long.
+
+    Written after pytest's progress dots, and erased when the check ends. It
+    goes to the terminal the run started on (a copy of its descriptor taken
+    at configure time): during a check, pytest captures descriptor 1.
+    """
+
+    AFTER_SECONDS = 3.0
+
+    def __init__(self, terminal_fd: int, name: str, column: int, width: int):
+        self.terminal_fd, self.name, self.column, self.width = terminal_fd, name, column, width
+        self.done = threading.Event()
+        self.shown = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @classmethod
+    def start(cls, item) -> "SlowCheckNotice | None":
+        terminal_fd = item.config.stash.get(TERMINAL_FD, None)
+        check = item.config.stash[GRADEBOOK].checks.get(item.nodeid)
+        reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal_fd is None or check is None or reporter is None:
+            return None
+        notice = cls(terminal_fd, check.name, reporter._tw.width_of_current_line, reporter._tw.fullwidth)
+        notice.thread.start()
+        return notice
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        if self.done.wait(self.AFTER_SECONDS):
+            return
+        while not self.done.is_set():
+            room = self.width - self.column - 12
+            name = self.name if len(self.name) <= room else self.name[: max(room - 1, 0)] + "…"
+            text = f" [{time.monotonic() - started:.0f} s: {name}]" if room > 10 else f" [{time.monotonic() - started:.0f} s]"
+            self._write(("\x1b8\x1b[K" if self.shown else "\x1b7") + text)
+            self.shown = True
+            self.done.wait(1.0)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+        if self.shown:
+            self._write("\x1b8\x1b[K")
+
+    def _write(self, text: str) -> None:
+        try:
+            os.write(self.terminal_fd, text.encode(errors="replace"))
+        except OSError:
+            pass
+
+
+TERMINAL_FD = pytest.StashKey[int]()
+
+
+def keep_terminal(config) -> None:
+    """Keeps the terminal's descriptor for ``SlowCheckNotice`` (on a terminal only, and not under xdist)."""
+    if os.isatty(1) and not hasattr(config, "workerinput") and config.option.verbose >= 0:
+        config.stash[TERMINAL_FD] = os.dup(1)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -392,12 +499,57 @@ def pytest_collectreport(report):
 _collection_errors: list[str] = []
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The score table, after the failures of the exercise the learner is on.
+
+    Around pytest's own summary: its FAILURES section then lists only that
+    exercise's failing checks (all with ``--all-failures``); the counts of
+    pytest's last line still include every check.
+    """
     book = config.stash[GRADEBOOK]
-    if not book.checks:
-        return
-    for line in book.table_lines():
-        terminalreporter.write_line(line)
+    if not config.getoption("--show-traceback"):
+        # Warnings of the grader's own process (Keras', while rebuilding a model) are not the learner's.
+        terminalreporter.reportchars = terminalreporter.reportchars.replace("w", "")
+    hidden = {}
+    if book.checks and not config.getoption("--all-failures"):
+        hidden = _hide_other_failures(terminalreporter.stats, book)
+    try:
+        return (yield)
+    finally:
+        for kind, reports in hidden.items():
+            terminalreporter.stats.setdefault(kind, []).extend(reports)
+        if book.checks:
+            for line in book.table_lines():
+                terminalreporter.write_line(line)
+            failing_elsewhere = sum(book.checks[report.nodeid].status != "not started"
+                                    for reports in hidden.values() for report in reports)
+            if failing_elsewhere:
+                terminalreporter.write_line(
+                    f"({failing_elsewhere} failing checks of later exercises are not printed here: "
+                    "`pytest checks --all-failures` prints every message.)")
+
+
+def _hide_other_failures(stats: dict, book) -> dict[str, list]:
+    """Takes out of ``stats`` the failed reports to keep quiet; returns them by kind.
+
+    Kept: the failures of the first exercise that is not at full marks, except
+    its checks not started yet (the table counts those).
+    """
+    current = book.current_exercise()
+    hidden = {}
+    for kind in ("failed", "error"):
+        shown, quiet = [], []
+        for report in stats.get(kind, []):
+            check = book.checks.get(getattr(report, "nodeid", None))
+            if check is not None and (check.exercise != current or check.status == "not started"):
+                quiet.append(report)
+            else:
+                shown.append(report)
+        if quiet:
+            stats[kind] = shown
+            hidden[kind] = quiet
+    return hidden
 
 
 @pytest.hookimpl(trylast=True)
@@ -423,3 +575,10 @@ def pytest_internalerror(excrepr, excinfo):
         engine.shutdown()
     for book in results.Gradebook.live:
         book.write(crash=f"internal error: {excinfo.exconly()}", duration=0.0)
+
+
+def pytest_unconfigure(config):
+    terminal_fd = config.stash.get(TERMINAL_FD, None)
+    if terminal_fd is not None:
+        os.close(terminal_fd)
+        del config.stash[TERMINAL_FD]

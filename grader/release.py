@@ -3,7 +3,8 @@
 A release holds what a learner needs to work and to grade their work:
 
 - ``exercises/``: the stubs, made afresh from ``solutions/`` (never copied
-  from this checkout's ``exercises/``, which may hold an instructor's edits);
+  from this checkout's ``exercises/``, which may hold an instructor's edits),
+  and a second copy in ``grader/stubs/`` for ``python -m grader reset``;
 - ``checks/``, ``grader/``: the graded checks and the grading engine;
 - ``data/``: the embedded data and its licences, without the instructor's
   scripts that rebuild it (``INSTRUCTOR_ONLY``);
@@ -33,7 +34,7 @@ from grader import stubgen
 from grader.course import ROOT
 
 # Folders copied whole (less caches), and single files copied as they are.
-COPIED_FOLDERS = ("checks", "grader", "data", "lab")
+COPIED_FOLDERS = ("checks", "grader", "data", "lab", "notebooks")
 COPIED_FILES = ("pyproject.toml", ".gitignore")
 
 # Files of the copied folders a learner does not get, and why.
@@ -43,6 +44,8 @@ INSTRUCTOR_ONLY = {
     "lab/demo_training.py": "trains the reference models: it imports solutions/",
     "lab/benchmark_engine.py": "compares this engine with an older commit of the instructor's repository",
     "lab/benchmark_batch.py": "builds its batch from the reference and the kept bugs of tests/mutants/",
+    "lab/benchmark_watch.py": "saves files made from the reference and the kept bugs of tests/mutants/",
+    "notebooks/make_chapter5.py": "writes notebooks/chapter5.ipynb (the cells' source for the course's authors)",
 }
 
 # Caches and leftovers that are never part of a release.
@@ -206,6 +209,7 @@ def release_files(root: Path = ROOT, log=print) -> dict[str, bytes]:
         except stubgen.StubError as error:
             raise ReleaseError(f"no stub can be made: {error}") from None
         files[f"exercises/{name}.py"] = stub.encode()
+        files[f"grader/stubs/{name}.py"] = stub.encode()  # what `python -m grader reset NAME` puts back
     for folder in COPIED_FOLDERS:
         files.update(copied_folder(root, folder))
     for name in COPIED_FILES:

@@ -151,6 +151,13 @@ class Gradebook:
         lines += self.next_step_lines()
         return lines
 
+    def current_exercise(self) -> str | None:
+        """The first exercise (in course order) with a check that does not pass, or None."""
+        for exercise in self.exercises():
+            if any(c.status != "passed" for c in self.of(exercise)):
+                return exercise
+        return None
+
     def next_step_lines(self) -> list[str]:
         for exercise in self.exercises():
             pending = [c for c in self.of(exercise) if c.status != "passed"]

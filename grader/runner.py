@@ -19,6 +19,7 @@ on its command line. A job::
     {"id": str, "modules": {NAME: base64 source}, "exercises": [NAME, ...],
      "options": {"check_timeout": float|None, "run_timeout": float|None,
                  "exitfirst": bool, "show_traceback": bool, "keyword": str|None,
+                 "run_untouched_stubs": bool (default true),
                  "checks": ["exercise::check_function", ...]|None},
      "seed": str|None, "course": fingerprint, "label": how reports name the folder ("exercises"),
      "tmpdir": a folder for the job's temporary files, "results_dir": where its result files stay}
@@ -26,8 +27,15 @@ on its command line. A job::
 The answer::
 
     {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
-     "output": str (its last 200,000 characters), "output_chars": int,
+     "checks": [{"nodeid", "exercise", "name", "points", "task", "status", "message", "import_error"}, ...],
+     "hints": {exercise: hint}, "output": str (its last 200,000 characters), "output_chars": int,
      "seconds": float, "error": str|None, "retire": bool}
+
+A job with ``"events": true`` (the learner's watch and notebook) also gets,
+before its answer, one line as each check starts and ends::
+
+    {"id": str, "event": "start"|"end", "nodeid": str, "exercise": str, "name": str,
+     "index": int, "count": int, "status": str (on "end")}
 """
 
 from __future__ import annotations
@@ -62,7 +70,8 @@ def serve(reply_fd: int) -> None:
     replies = os.fdopen(reply_fd, "w", buffering=1)
     try:
         for done, line in enumerate(sys.stdin, start=1):
-            answer = grade_job(json.loads(line))
+            job = json.loads(line)
+            answer = grade_job(job, replies if job.get("events") else None)
             answer["retire"] = done >= MAX_JOBS or _rss_bytes() > MAX_RSS_BYTES
             replies.write(json.dumps(answer) + "\n")
             if answer["retire"]:
@@ -90,10 +99,16 @@ def _warm_up() -> None:
     import tensorflow  # noqa: F401
 
 
-def grade_job(job: dict) -> dict:
-    """Grades one job's modules in a pytest session of this process; returns the answer."""
+def grade_job(job: dict, events=None) -> dict:
+    """Grades one job's modules in a pytest session of this process; returns the answer.
+
+    Args:
+        job: the job, as the module docstring describes it.
+        events: a text stream for the job's check events, or None.
+    """
     started = time.monotonic()
-    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "output": "", "error": None}
+    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "checks": [], "hints": {},
+              "output": "", "error": None}
     if job.get("course") not in (None, RUNNER_COURSE[0]):
         answer["error"] = (f"this runner's checks differ from the controller's (course fingerprint "
                            f"{RUNNER_COURSE[0]}, expected {job.get('course')}): grade from the same checkout, "
@@ -110,8 +125,10 @@ def grade_job(job: dict) -> dict:
                 if name in EXERCISES:
                     (folder / f"{name}.py").write_bytes(base64.b64decode(encoded))
             arguments = session_arguments(job, folder, scratch, results)
+            observer = SessionObserver(job.get("id"), events)
             with _output_to(scratch / "output.txt"):
-                answer["exit"] = int(_run_session(arguments))
+                answer["exit"] = int(_run_session(arguments, [observer]))
+            answer["checks"], answer["hints"] = observer.checks, observer.hints
             printed = (scratch / "output.txt").read_text(errors="replace")
             answer["output"], answer["output_chars"] = printed[-OUTPUT_LIMIT:], len(printed)
             answer["gradescope"] = _read_json(results / "results.json")
@@ -131,7 +148,8 @@ def checks_files(exercises) -> list[str]:
 
 def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises",
                       check_timeout: float | None = None, run_timeout: float | None = None,
-                      seed_file: Path | None = None, show_traceback: bool = False) -> list[str]:
+                      seed_file: Path | None = None, show_traceback: bool = False,
+                      run_untouched_stubs: bool = True) -> list[str]:
     """The pytest arguments that grade the modules in ``folder`` with this checkout's checks and configuration.
 
     Shared by ``python -m grader grade`` (a pytest subprocess) and the runners (a pytest session each).
@@ -139,9 +157,13 @@ def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercise
     Args:
         folder: the modules to grade.
         checks: checks files or node ids (``checks_files``).
+        run_untouched_stubs: run the checks of a module that is still the stub (an instructor's
+            grade proves each check fails on it); the learner's loop reads them as "not started" at once.
     """
     arguments = [*checks, f"--target={folder}", f"--target-label={label}", f"--rootdir={ROOT}",
-                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider"]
+                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "--all-failures"]
+    if run_untouched_stubs:
+        arguments.append("--grade-untouched-stubs")
     for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout),
                         ("--grading-seed-file", seed_file)):
         if value is not None:
@@ -181,7 +203,8 @@ def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> 
         check_timeout=float(options["check_timeout"]) if options.get("check_timeout") else None,
         run_timeout=float(options["run_timeout"]) if options.get("run_timeout") else None,
         seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
-        show_traceback=bool(options.get("show_traceback")))
+        show_traceback=bool(options.get("show_traceback")),
+        run_untouched_stubs=bool(options.get("run_untouched_stubs", True)))
     arguments += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                   # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
                   "-p", "no:unraisableexception",
@@ -215,10 +238,48 @@ def _temporary_root(folder: str | None):
             os.environ["TMPDIR"] = saved[1]
 
 
-def _run_session(arguments: list[str]) -> int:
+def _run_session(arguments: list[str], plugins=()) -> int:
     import pytest
 
-    return pytest.main(arguments)
+    return pytest.main(arguments, plugins=list(plugins))
+
+
+class SessionObserver:
+    """A pytest plugin object that reports each check as it starts and ends, and keeps the session's verdicts."""
+
+    FIELDS = ("nodeid", "exercise", "name", "points", "task", "status", "message", "import_error")
+
+    def __init__(self, job_id, events):
+        self.job_id, self.events = job_id, events
+        self.checks: list[dict] = []
+        self.hints: dict[str, str] = {}
+        self.book = None
+
+    def pytest_collection_finish(self, session):
+        from grader.plugin import GRADEBOOK
+
+        self.book = session.config.stash.get(GRADEBOOK, None)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self._send("start", nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self._send("end", nodeid)
+
+    def pytest_sessionfinish(self, session):
+        if self.book is not None:
+            self.checks = [{name: getattr(check, name) for name in self.FIELDS} for check in self.book.checks.values()]
+            self.hints = dict(self.book.hints)
+
+    def _send(self, event: str, nodeid: str) -> None:
+        if self.events is None or self.book is None or nodeid not in self.book.checks:
+            return
+        check = self.book.checks[nodeid]
+        line = {"id": self.job_id, "event": event, "nodeid": nodeid, "exercise": check.exercise, "name": check.name,
+                "index": list(self.book.checks).index(nodeid) + 1, "count": len(self.book.checks)}
+        if event == "end":
+            line["status"] = check.status
+        self.events.write(json.dumps(line) + "\n")
 
 
 @contextlib.contextmanager

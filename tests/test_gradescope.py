@@ -32,7 +32,8 @@ CONV_POINTS = 25.0
 # Where setup.sh must check each dependency of pyproject.toml: distribution -> module.
 IMPORT_NAMES = {"tensorflow-cpu": "tensorflow", "tensorflow": "tensorflow", "keras": "keras", "numpy": "numpy",
                 "matplotlib": "matplotlib", "pillow": "PIL", "pytest": "pytest", "pytest-timeout": "pytest_timeout",
-                "hypothesis": "hypothesis", "exceptiongroup": "exceptiongroup", "tqdm": "tqdm"}
+                "hypothesis": "hypothesis", "exceptiongroup": "exceptiongroup", "tqdm": "tqdm",
+                "watchfiles": "watchfiles"}
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ from grader import release, stubgen
 from tests.conftest import ROOT
 
 # What a release may hold at its top level, and what it must never hold.
-RELEASED_TOP = {".github", ".gitignore", "README.md", "checks", "data", "exercises", "grader", "lab", "pyproject.toml"}
+RELEASED_TOP = {".github", ".gitignore", "README.md", "checks", "data", "exercises", "grader", "lab", "notebooks",
+                "pyproject.toml"}
 NEVER_RELEASED = ("solutions/", "tests/", ".ci/", "data/convert.py", "data/pretrain_base.py", "lab/demo_training.py",
-                  "lab/benchmark_engine.py")
+                  "lab/benchmark_engine.py", "lab/benchmark_watch.py", "notebooks/make_chapter5.py")
 
 
 def run_grader(*arguments, cwd=ROOT, timeout=120):
@@ -61,6 +62,8 @@ def test_release_holds_fresh_stubs_checks_grader_and_data_and_nothing_else(relea
         stub = (released / "exercises" / f"{name}.py").read_text()
         assert stub == stubgen.make_stub((ROOT / "solutions" / f"{name}.py").read_text(), name)
         assert stubgen.is_untouched(stub)
+        assert (released / "grader" / "stubs" / f"{name}.py").read_text() == stub  # for `python -m grader reset`
+    assert (released / "notebooks" / "chapter5.ipynb").read_bytes() == (ROOT / "notebooks" / "chapter5.ipynb").read_bytes()
     for folder in ("checks", "grader"):
         for source in (ROOT / folder).glob("*.py"):
             assert (released / folder / source.name).read_bytes() == source.read_bytes(), source
@@ -174,6 +177,15 @@ def test_release_installs_offline_in_a_fresh_environment_and_grades_the_stubs(re
     assert len(graded["tests"]) == 14
     assert all(test["message"].startswith("not started") for test in graded["tests"])
     assert "0 / 25" in grading.stdout
+
+    stub = (work / "exercises" / "conv.py").read_text()
+    (work / "exercises" / "conv.py").write_text(stub + "\nmy_work = 1\n")
+    reset = subprocess.run([str(python), "-m", "grader", "reset", "conv"], cwd=work, capture_output=True, text=True,
+                           timeout=60, env=clean_environment())
+    assert reset.returncode == 0, reset.stderr
+    assert (work / "exercises" / "conv.py").read_text() == stub  # from grader/stubs/: a release has no solutions
+    backups = list((work / ".grader" / "backups").glob("conv.*.py"))
+    assert [backup.read_text() for backup in backups] == [stub + "\nmy_work = 1\n"]
 
     reference = subprocess.run([str(python), "-m", "pytest", "checks/test_conv.py", "--target=solutions"],
                                cwd=work, capture_output=True, text=True, timeout=120, env=clean_environment())

@@ -1,0 +1,362 @@
+"""The learner's side: what each exercise scores, which one is next, hints, reset.
+
+Shared by ``python -m grader watch``, ``list``, ``hint`` and ``reset``
+(``grader/loop.py``) and by ``grader.grade()`` in a notebook.
+
+Grading goes to a warm runner (``grader/runner.py``): one process that has
+imported TensorFlow and the checks, and grades each request in a pytest
+session of its own. The learner's code still runs only in that session's
+fenced workers; this process reads the learner's files as bytes and never
+imports them.
+
+What the learner's checkout keeps, in ``.grader/`` beside the graded folder
+(ignored by git): ``state.json`` with the last result of each exercise (used
+while neither the module nor the checks change) and the hint steps already
+shown; ``backups/`` with the files ``reset`` replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import stubgen
+from grader.course import EXERCISES, ROOT, course_fingerprint, relative_path
+
+STATE_VERSION = 1
+GRADING_SECONDS = 1800 + 120  # the run's deadline and a margin: past it the runner is stopped
+HINT_STEPS = ("a nudge", "the idea", "the API")
+
+
+class LearnerError(ValueError):
+    """A request the learner can fix (an unknown exercise, a missing file); its text says how."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ExerciseResult:
+    """One exercise's checks as graded: each a dict with the fields ``SessionObserver.FIELDS``."""
+
+    exercise: str
+    checks: list[dict]
+    hint: str = ""
+    error: str | None = None  # the grading itself failed (not the learner's code)
+
+    @property
+    def points(self) -> float:
+        return sum(c["points"] for c in self.checks if c["status"] == "passed")
+
+    @property
+    def max_points(self) -> float:
+        return sum(c["points"] for c in self.checks)
+
+    @property
+    def done(self) -> bool:
+        return bool(self.checks) and self.error is None and all(c["status"] == "passed" for c in self.checks)
+
+    @property
+    def state(self) -> str:
+        if self.error:
+            return "error"
+        if self.done:
+            return "done"
+        if all(c["status"] == "not started" for c in self.checks):
+            return "not started"
+        return "in progress"
+
+    def first_failing(self) -> dict | None:
+        """The first check that does not pass, preferring one that ran and failed over one not started."""
+        pending = [c for c in self.checks if c["status"] != "passed"]
+        started = [c for c in pending if c["status"] != "not started"]
+        return (started or pending or [None])[0]
+
+    def current_task(self) -> str | None:
+        check = self.first_failing()
+        return check["task"] if check else None
+
+    def tasks(self) -> list[tuple[str, float, float, str]]:
+        """(task, points, max points, state) for each task, in the checks' order."""
+        rows: dict[str, list[dict]] = {}
+        for check in self.checks:
+            rows.setdefault(check["task"] or "(other)", []).append(check)
+        result = []
+        for task, checks in rows.items():
+            got = sum(c["points"] for c in checks if c["status"] == "passed")
+            best = sum(c["points"] for c in checks)
+            state = ("done" if got == best else "not started" if all(c["status"] == "not started" for c in checks)
+                     else "in progress")
+            result.append((task, got, best, state))
+        return result
+
+    def to_json(self) -> dict:
+        return {"checks": self.checks, "hint": self.hint}
+
+
+def results_of(answer: dict, exercises) -> dict[str, ExerciseResult]:
+    """Each exercise's result from a runner's answer (an error result for each if grading failed)."""
+    results = {}
+    for exercise in exercises:
+        checks = [c for c in answer.get("checks") or [] if c["exercise"] == exercise]
+        error = answer.get("error") or (None if checks else "the grading run reported no checks for it")
+        results[exercise] = ExerciseResult(exercise, checks, (answer.get("hints") or {}).get(exercise, ""), error)
+    return results
+
+
+# --------------------------------------------------------------------------- the checkout
+
+
+@dataclass
+class Checkout:
+    """The learner's folder of modules and the state kept beside it."""
+
+    folder: Path
+    state: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, target: str | os.PathLike | None = None) -> "Checkout":
+        """The checkout of ``target`` (default: CHECKS_TARGET or ``exercises``), with its saved state."""
+        from grader.course import resolve_target
+
+        folder = resolve_target(str(target or os.environ.get("CHECKS_TARGET") or "exercises"))
+        checkout = cls(folder)
+        checkout.state = checkout._load_state()
+        return checkout
+
+    @property
+    def label(self) -> str:
+        return relative_path(self.folder)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.folder.parent / ".grader"
+
+    def path_of(self, exercise: str) -> Path:
+        return self.folder / f"{exercise}.py"
+
+    def shown(self, exercise: str) -> str:
+        return f"{self.label}/{exercise}.py"
+
+    def digest(self, exercise: str) -> str | None:
+        try:
+            return hashlib.sha256(self.path_of(exercise).read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    # ------------------------------------------------------------- state file
+    def _load_state(self) -> dict:
+        try:
+            state = json.loads((self.state_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return {"version": STATE_VERSION, "results": {}, "hint_steps": {}}
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            return {"version": STATE_VERSION, "results": {}, "hint_steps": {}}
+        state.setdefault("results", {})
+        state.setdefault("hint_steps", {})
+        return state
+
+    def save_state(self) -> None:
+        """Writes the state atomically (a watch and a ``hint`` may run at the same time)."""
+        self.state_dir.mkdir(exist_ok=True)
+        ignore = self.state_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# the grader's own state: last results, hint steps, backups\n*\n")
+        temporary = self.state_dir / f"state.json.{os.getpid()}"
+        temporary.write_text(json.dumps(self.state, indent=1))
+        os.replace(temporary, self.state_dir / "state.json")
+
+    def cached(self, exercise: str, course: str) -> ExerciseResult | None:
+        """The last result of ``exercise``, if neither its module nor the checks have changed since."""
+        entry = self.state["results"].get(exercise)
+        if not entry or entry.get("module") != self.digest(exercise) or entry.get("course") != course:
+            return None
+        return ExerciseResult(exercise, entry["checks"], entry.get("hint", ""))
+
+    def remember(self, result: ExerciseResult, digest: str | None, course: str) -> None:
+        if result.error is None and digest is not None:
+            self.state["results"][result.exercise] = {"module": digest, "course": course, **result.to_json()}
+
+    # ------------------------------------------------------------- reset
+    def stub_text(self, exercise: str) -> str:
+        """The stub as first handed out: made from ``solutions/`` in the course, kept in a release."""
+        solution = ROOT / "solutions" / f"{exercise}.py"
+        if solution.is_file():
+            return stubgen.make_stub(solution.read_text(), exercise)
+        kept = ROOT / "grader" / "stubs" / f"{exercise}.py"
+        if kept.is_file():
+            return kept.read_text()
+        raise LearnerError(f"no stub of {exercise} to reset to: this checkout has neither "
+                           f"solutions/{exercise}.py nor grader/stubs/{exercise}.py.")
+
+    def reset(self, exercise: str) -> Path | None:
+        """Puts the stub back in place of the learner's file, after copying that to ``.grader/backups/``.
+
+        Returns:
+            The backup's path, or None when the file already was the stub (nothing changes then).
+        """
+        check_exercise(exercise)
+        stub = self.stub_text(exercise)
+        target = self.path_of(exercise)
+        if target.is_file() and target.read_text(errors="replace") == stub:
+            return None
+        backup = None
+        if target.exists():
+            backups = self.state_dir / "backups"
+            backups.mkdir(parents=True, exist_ok=True)
+            backup = backups / f"{exercise}.{time.strftime('%Y%m%d-%H%M%S')}.py"
+            suffix = 1
+            while backup.exists():
+                backup = backups / f"{exercise}.{time.strftime('%Y%m%d-%H%M%S')}-{suffix}.py"
+                suffix += 1
+            shutil.copy2(target, backup)
+        temporary = target.with_name(f".{exercise}.py.reset")
+        temporary.write_text(stub)
+        os.replace(temporary, target)
+        self.state["results"].pop(exercise, None)
+        self.state["hint_steps"] = {key: step for key, step in self.state["hint_steps"].items()
+                                    if not key.startswith(f"{exercise}/")}
+        self.save_state()
+        return backup or target
+
+    # ------------------------------------------------------------- hints
+    def next_hint(self, exercise: str, task: str | None) -> tuple[int, int, str]:
+        """The next step of the hint ladder of ``task`` (remembered in the state file).
+
+        Returns:
+            (step, number of steps, text); the last step again once all are shown.
+        """
+        ladder = hint_ladder(exercise, task)
+        key = f"{exercise}/{task}"
+        step = min(self.state["hint_steps"].get(key, 0) + 1, len(ladder))
+        self.state["hint_steps"][key] = step
+        self.save_state()
+        return step, len(ladder), ladder[step - 1]
+
+
+def check_exercise(name: str) -> str:
+    if name not in EXERCISES:
+        raise LearnerError(f"no exercise named {name!r}; the exercises are {', '.join(EXERCISES)}.")
+    return name
+
+
+def hint_ladder(exercise: str, task: str | None) -> tuple[str, ...]:
+    """The steps of ``task``'s hint (``checks/hints.py``), or the exercise's one hint if it has none."""
+    try:
+        from checks.hints import HINTS
+    except ImportError:
+        HINTS = {}
+    ladder = HINTS.get(exercise, {}).get(task)
+    if ladder:
+        return tuple(ladder)
+    return (exercise_hint(exercise),)
+
+
+def exercise_hint(exercise: str) -> str:
+    """The exercise's one-line hint (``HINT`` in its checks file), read without importing the checks."""
+    import ast
+
+    try:
+        tree = ast.parse((ROOT / "checks" / f"test_{exercise}.py").read_text())
+    except (OSError, SyntaxError):
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HINT" for t in node.targets):
+            try:
+                return str(ast.literal_eval(node.value))
+            except ValueError:
+                return ""
+    return ""
+
+
+# --------------------------------------------------------------------------- grading
+
+
+class LearnerGrader:
+    """Grades the learner's saved modules on a warm runner, and keeps each result in the state file."""
+
+    def __init__(self, checkout: Checkout):
+        from grader.batch import RunnerProcess
+
+        self.checkout = checkout
+        self.runner = RunnerProcess()
+        self.course = course_fingerprint()
+        self.graded = 0
+
+    def start(self) -> None:
+        """Starts the runner now (it takes a few seconds), so that the first grade does not wait for it."""
+        self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    def results(self, exercises=EXERCISES, *, fresh: bool = False, on_event=None) -> dict[str, ExerciseResult]:
+        """Each exercise's result: from the state file if up to date (unless ``fresh``), else graded now."""
+        results: dict[str, ExerciseResult] = {}
+        stale = []
+        for exercise in exercises:
+            cached = None if fresh else self.checkout.cached(exercise, self.course)
+            if cached is not None:
+                results[exercise] = cached
+            else:
+                stale.append(exercise)
+        if stale:
+            results.update(self.grade(stale, on_event=on_event))
+        return {exercise: results[exercise] for exercise in exercises}
+
+    def grade(self, exercises, on_event=None) -> dict[str, ExerciseResult]:
+        """Grades ``exercises`` now, as their files are saved; the results go to the state file too."""
+        modules, digests = {}, {}
+        for exercise in exercises:
+            path = self.checkout.path_of(exercise)
+            digests[exercise] = self.checkout.digest(exercise)
+            if path.is_file():
+                modules[exercise] = base64.b64encode(path.read_bytes()).decode()
+        self.graded += 1
+        job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
+               "options": {"run_untouched_stubs": False}, "events": on_event is not None,
+               "course": self.course, "label": self.checkout.label}
+        answer = self.runner.grade(job, GRADING_SECONDS, on_event=on_event)
+        results = results_of(answer, exercises)
+        # A fresh state: another process (a `hint`, a second watch) may have written it meanwhile.
+        self.checkout.state = self.checkout._load_state()
+        for exercise, result in results.items():
+            self.checkout.remember(result, digests[exercise], self.course)
+        self.checkout.save_state()
+        return results
+
+
+def current_exercise(results: dict[str, ExerciseResult]) -> str | None:
+    """The first exercise in course order that is not done, or None when all are."""
+    for exercise in EXERCISES:
+        if exercise in results and not results[exercise].done:
+            return exercise
+    return None
+
+
+def find_current(grader: LearnerGrader, on_event=None) -> tuple[str | None, dict[str, ExerciseResult]]:
+    """The exercise the learner is on, grading in course order only as far as needed.
+
+    An exercise whose result is in the state file costs nothing; the first
+    one that needs grading is graded, and the search stops at the first
+    exercise that is not done.
+    """
+    results: dict[str, ExerciseResult] = {}
+    for exercise in EXERCISES:
+        results.update(grader.results([exercise], on_event=on_event))
+        if not results[exercise].done:
+            return exercise, results
+    return None, results
+
+
+def declared_max_points(exercise: str) -> float:
+    """The points ``exercise``'s checks declare (read from their syntax: no import, no grading)."""
+    from grader.results import declared_points
+
+    return declared_points([str(ROOT / "checks" / f"test_{exercise}.py")], ROOT) or 0.0
