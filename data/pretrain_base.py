@@ -147,13 +147,15 @@ def save_weights(arrays, path):
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
-def pretrain(epochs=EPOCHS, seed=SEED, verbose=2):
+def pretrain(epochs=EPOCHS, seed=SEED, verbose=2, train_images=None):
     """Trains the base; returns it with its held-out accuracy per class.
 
     Args:
         epochs: int, passes over the training images.
         seed: int, seeds Keras, NumPy and Python, and the data split.
         verbose: Keras' `fit` verbosity.
+        train_images: int or None, train on only the first this many training
+            images (a quick trial of the script; None: all of them).
 
     Returns:
         `(base, overall_accuracy, accuracy_per_class)` on the held-out images.
@@ -166,6 +168,7 @@ def pretrain(epochs=EPOCHS, seed=SEED, verbose=2):
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     (x_train, y_train), (x_held, y_held) = pretraining_split(seed)
+    x_train, y_train = x_train[:train_images], y_train[:train_images]
     base = build_base()
     model = build_pretraining_model(base)
     model.fit(prepare_images(x_train), y_train, batch_size=BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose)
@@ -180,15 +183,19 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=WEIGHTS_PATH, help=f"where to write (default {WEIGHTS_PATH})")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"training epochs (default {EPOCHS})")
+    parser.add_argument("--train-images", type=int, default=None, metavar="N",
+                        help="train on only the first N training images: a quick trial, not the committed base")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error("--epochs must be at least 1")
+    if args.train_images is not None and args.train_images < 1:
+        parser.error("--train-images must be at least 1")
     if args.output.exists() and not args.force:
         print(f"{args.output} exists; pass --force to overwrite it, or --output to write elsewhere.", file=sys.stderr)
         return 1
 
     started = time.time()
-    base, accuracy, per_class = pretrain(args.epochs)
+    base, accuracy, per_class = pretrain(args.epochs, train_images=args.train_images)
     digest = save_weights(weight_arrays(base), args.output)
     print(f"held-out accuracy on the 8 classes ({HELD_OUT_PER_CLASS} images each): {accuracy:.4f}")
     print("  " + ", ".join(f"{name} {value:.2f}" for name, value in per_class.items()))

@@ -38,6 +38,7 @@ from grader.verdicts import (
     NotStarted,
     RunDeadline,
     WorkerEnded,
+    WorkerKeepsEnding,
     clean_described,
     student_exception,
 )
@@ -50,6 +51,8 @@ PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", 
 
 DEFAULT_WORKER_MEMORY_GB = 8.0
 DEFAULT_CHECK_SECONDS = 60.0
+# After this many of a check's calls ended their worker, the check ends (WorkerKeepsEnding).
+WORKER_ENDS_PER_CHECK = 3
 DEFAULT_RUN_SECONDS = 1800.0
 IMPORT_SECONDS = 60.0
 # Environment variables a check may set for a call (a Keras cache folder, a
@@ -92,6 +95,7 @@ class Engine:
         self.run_deadline = time.monotonic() + self.run_seconds
         self.check_deadline: float | None = None
         self.check_seconds = DEFAULT_CHECK_SECONDS
+        self.worker_ends_in_check = 0
         self.environ_at_start = {name: os.environ.get(name) for name in SYNCED_ENVIRON}
         self.workers: dict[tuple, Worker] = {}
         self.import_errors: dict[tuple, ExerciseImportError] = {}
@@ -105,6 +109,7 @@ class Engine:
     def begin_check(self, seconds: float) -> None:
         self.check_seconds = seconds
         self.check_deadline = time.monotonic() + seconds
+        self.worker_ends_in_check = 0
 
     def end_check(self) -> None:
         self.check_deadline = None
@@ -385,9 +390,15 @@ class Worker:
             self.process.wait()
             self.engine._ended_workers.append(self)
             self.engine.retire(self, respawn=True)
-            raise WorkerEnded(f"`{function}` ended the process that runs your code ({self.exit_description()}). "
-                              "Functions here return their result: they never exit, kill or crash the "
-                              "program." + self.output_note()) from None
+            self.engine.worker_ends_in_check += 1
+            message = (f"`{function}` ended the process that runs your code ({self.exit_description()}). "
+                       "Functions here return their result: they never exit, kill or crash the program.")
+            if self.engine.worker_ends_in_check >= WORKER_ENDS_PER_CHECK:
+                # Hypothesis replays a failing example while it shrinks; each replay would start a worker again.
+                raise WorkerKeepsEnding(f"{message} It did so {WORKER_ENDS_PER_CHECK} times in this check; "
+                                        "the check stopped there."
+                                        + self.output_note()) from None
+            raise WorkerEnded(message + self.output_note()) from None
         except transport.ProtocolError as error:
             self.engine.retire(self, respawn=True)
             raise CheckFailure(f"`{function}`: the process that runs your code sent back something that is not "

@@ -47,6 +47,7 @@ from grader.verdicts import (
     NotStarted,
     RunDeadline,
     StudentRaised,
+    WorkerKeepsEnding,
     describe_student_error,
 )
 
@@ -475,6 +476,8 @@ def verdict(excinfo, book, item) -> tuple[str, str]:
         return "timed out", str(error) + extra
     if isinstance(error, RunDeadline):
         return "not run", str(error)
+    if isinstance(error, WorkerKeepsEnding):
+        return "failed", str(error)
     if isinstance(error, ExerciseImportError):
         if book.import_failed(item.nodeid, error.module_path, str(error)):
             return "failed", str(error)

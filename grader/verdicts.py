@@ -71,6 +71,10 @@ class WorkerEnded(CheckFailure):
     """The worker process running the learner's code ended in the middle of a call."""
 
 
+class WorkerKeepsEnding(GradingInterrupt):
+    """The worker ended in several calls of one check: the check ends without trying more inputs."""
+
+
 class StudentRaised:
     """Mixed into the builtin exception a learner's code raised, as the grader re-raises it.
 

@@ -1,8 +1,8 @@
 """The whole grading run, as an instructor's batch re-grading does it.
 
-One batch of 20 submissions (the reference, the stubs, a partial one, a
+One batch of 12 submissions (the reference, the stubs, a partial one, a
 syntax error, a hostile one, a broken zip, an empty folder, a zipped upload
-and twelve mutants) is graded once for the session with
+and four with one bug each) is graded once for the session with
 ``python -m grader grade SUBMISSIONS --out DIR --jobs 2`` (``course_gradebook``
 in ``tests/conftest.py``). The tests read its gradebook: the reference earns
 full marks, the untouched stubs earn nothing and read "not started", every
@@ -156,8 +156,8 @@ def test_feedback_lists_failures_with_hint_and_next_step(course_gradebook):
 
 
 def test_progress_is_reported_per_submission(course_gradebook):
-    assert "18 to grade, 0 already graded" in course_gradebook.log
-    assert course_gradebook.log.count("about") >= 18  # "[3/18, about 40 s left] ..."
+    assert "10 to grade, 0 already graded" in course_gradebook.log
+    assert course_gradebook.log.count("about") >= 10  # "[3/10, about 40 s left] ..."
     assert "Gradebook:" in course_gradebook.log
 
 
@@ -165,7 +165,7 @@ def test_rerun_skips_what_is_graded_and_force_grades_again(course_gradebook):
     out = course_gradebook.out
     before = (out / "reference" / "grading.json").read_text()
     again = grader_command(course_gradebook.submissions, "--out", out, "--jobs", "2")
-    assert "0 to grade, 18 already graded" in again.stderr, again.stderr[-2000:]
+    assert "0 to grade, 10 already graded" in again.stderr, again.stderr[-2000:]
     assert (out / "reference" / "grading.json").read_text() == before
     assert sorted(rows_of(out)) == sorted(course_gradebook.ids)
     forced = grader_command(course_gradebook.submissions / "flat-upload.zip", "--out", out, "--force")

@@ -33,10 +33,11 @@ from tests.conftest import EXERCISE_MAX, ROOT  # noqa: E402
 NOTEBOOK = ROOT / "notebooks" / "chapter5.ipynb"
 # The grade cells the reference run executes. Grading is what costs most (seconds per grade cell
 # on 2 cores shared with other work: conv 5-9 with the runner's start, mnist 5-10, dataset 7-12,
-# convnet 8-10, transfer 29-43, curves 2-3, visualize 5-7), and tests/test_grading.py already grades the reference in full: here three cells
-# show that grade() works from a kernel, on CHECKS_TARGET's folder, for plain functions, Keras
-# models and figures. NOTEBOOK_GRADE_ALL=1 runs every grade cell (about 80 s more).
-GRADED_IN_TEST = course.EXERCISES if os.environ.get("NOTEBOOK_GRADE_ALL") == "1" else ("conv", "mnist", "curves")
+# convnet 8-10, transfer 29-43, curves 2-3, visualize 5-7), and tests/test_grading.py already grades the reference in full: here two cells
+# show that grade() works from a kernel, on CHECKS_TARGET's folder, for plain functions and figures
+# (grade() hands Keras models to the same runner as every batch; tests/test_mutants.py grades those).
+# NOTEBOOK_GRADE_ALL=1 runs every grade cell (about 90 s more).
+GRADED_IN_TEST = course.EXERCISES if os.environ.get("NOTEBOOK_GRADE_ALL") == "1" else ("conv", "curves")
 CELL_TIMEOUT = 240  # seconds, per cell: the longest cells train for a few seconds, a grade cell grades one exercise
 KERNEL_NAME = "convnet-course-python"
 

@@ -65,7 +65,8 @@ MUTANTS = [
              "    np.random.shuffle(labels)\n"
              "    return np.concatenate(all_features), labels\n"),), check="test_features_match_predict"),
     Mutant("infinite-dataset-not-rejected", "no check for an endless dataset: the loop never ends",
-           (("    if is_infinite_dataset(dataset):\n", "    if False:\n"),), check="test_features_reject_infinite_and_empty"),
+           (("    if is_infinite_dataset(dataset):\n", "    if False:\n"),), check_timeout=4,
+           check="test_features_reject_infinite_and_empty"),
     Mutant("flatten-missing", "no Flatten between the base and the Dense head",
            (("            keras.layers.Flatten(),\n", ""),), check="test_frozen_model_layers"),
     Mutant("frozen-model-default-rmsprop", 'optimizer="rmsprop" (learning rate 1e-3) for the frozen model',
