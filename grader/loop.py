@@ -14,6 +14,7 @@ import argparse
 import queue
 import shutil
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -193,6 +194,18 @@ def reset_command(args) -> int:
     return 0
 
 
+def wrapped(lines: list[str], width: int) -> list[str]:
+    """``lines`` fitted to ``width`` columns, broken between words; a continued line is indented two more."""
+    fitted = []
+    for line in lines:
+        if len(line) <= width:
+            fitted.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        fitted += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_on_hyphens=False) or [line]
+    return fitted
+
+
 # --------------------------------------------------------------------------- watch
 
 
@@ -248,6 +261,8 @@ class Watch:
         self.notes = []
         keys = " · h: next hint · l: list · r: grade again · q: quit (then Enter)" if self.interactive else ""
         lines.append(f"Watching {self.checkout.label}/: save a file to grade it again{keys}. Ctrl-C leaves.")
+        if self.tty:  # the terminal would break long lines mid-word
+            lines = wrapped(lines, shutil.get_terminal_size((100, 24)).columns - 1)
         self.write("\n".join(lines))
 
     # ------------------------------------------------------------- grading

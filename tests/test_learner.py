@@ -198,3 +198,13 @@ def test_pytest_checks_prints_only_the_current_exercises_failures(checkout):
 
     full = subprocess.run([*command, "--all-failures"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert full.stdout.count("still raises NotImplementedError") >= 13 + 11
+
+
+def test_watch_screen_lines_break_between_words():
+    from grader.loop import wrapped
+
+    message = "  not started: `conv_output_length` in exercises/conv.py still raises NotImplementedError."
+    lines = wrapped(["short", message], 40)
+    assert lines[0] == "short" and all(len(line) <= 40 for line in lines)
+    assert lines[1].startswith("  not started:") and all(line.startswith("    ") for line in lines[2:])
+    assert " ".join(line.strip() for line in lines[1:]) == message.strip()  # no word cut or lost
