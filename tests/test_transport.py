@@ -184,13 +184,7 @@ def test_a_returned_model_gets_the_checks_own_base_back(style):
     ours, theirs = _small_base(1), _small_base(1)  # the check's base, and the worker's copy of it
     theirs.set_weights(ours.get_weights())
     model = _frozen_model(theirs, style)
-    worker.ARGUMENT_IDS.update({id(theirs): ["arg", 0]})
-    worker.ARGUMENT_MODELS[:] = [(theirs, ["arg", 0])]
-    try:
-        embedded = worker.embedded_layers(model)
-    finally:
-        worker.ARGUMENT_IDS.clear()
-        worker.ARGUMENT_MODELS.clear()
+    embedded = _embedded_as_the_worker_reports(worker, model, theirs)
     assert embedded, "the worker did not see the argument in the model it returned"
     ours.trainable = False  # as the call left it (apply_changes mirrors the flags before the result is decoded)
     loaded = objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
@@ -204,6 +198,17 @@ def test_a_returned_model_gets_the_checks_own_base_back(style):
     assert np.allclose(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6)
 
 
+def _embedded_as_the_worker_reports(worker, model, argument):
+    """What the worker says of ``model`` returned from a call whose first argument was ``argument``."""
+    worker.ARGUMENT_IDS.update({id(argument): ["arg", 0]})
+    worker.ARGUMENT_MODELS[:] = [(argument, ["arg", 0])]
+    try:
+        return worker.embedded_layers(model)
+    finally:
+        worker.ARGUMENT_IDS.clear()
+        worker.ARGUMENT_MODELS.clear()
+
+
 def test_a_returned_model_whose_base_weights_changed_is_refused():
     from grader import objects
     from grader.verdicts import CheckFailure
@@ -211,13 +216,7 @@ def test_a_returned_model_whose_base_weights_changed_is_refused():
     worker = _worker_module()
     ours, theirs = _small_base(1), _small_base(2)  # the worker's base no longer holds the check's weights
     model = _frozen_model(theirs, "functional")
-    worker.ARGUMENT_IDS.update({id(theirs): ["arg", 0]})
-    worker.ARGUMENT_MODELS[:] = [(theirs, ["arg", 0])]
-    try:
-        embedded = worker.embedded_layers(model)
-    finally:
-        worker.ARGUMENT_IDS.clear()
-        worker.ARGUMENT_MODELS.clear()
+    embedded = _embedded_as_the_worker_reports(worker, model, theirs)
     with pytest.raises(CheckFailure, match="with other weights"):
         objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
                            objects.Originals([ours], {}))
