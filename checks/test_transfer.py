@@ -521,43 +521,37 @@ def holds_the_base(model, base):
     return bool(base.weights) and all(id(variable) in held for variable in base.weights)
 
 
+def layers_beside(model, base):
+    """Every layer the model holds besides conv_base and the base's layers, depth first.
+
+    Nested models (a head written as its own Sequential) are listed and opened.
+    """
+    of_base = {id(base)} | {id(layer) for layer in base.layers}
+
+    def walk(container):
+        for layer in container.layers:
+            if id(layer) in of_base:
+                continue
+            yield layer
+            if isinstance(layer, keras.Model):
+                yield from walk(layer)
+
+    return list(walk(model))
+
+
 def head_layers(model, base):
     """The layers the model adds to the base, in order: not the base, not its layers, no Input layer.
 
     Nested models (a head written as its own Sequential) are opened, so the head is judged by its layers.
     """
-    of_base = {id(base)} | {id(layer) for layer in model_layers(base)} | {id(layer) for layer in base.layers}
-    found = []
-
-    def walk(container):
-        for layer in container.layers:
-            if id(layer) in of_base or type(layer).__name__ == "InputLayer":
-                continue
-            if isinstance(layer, keras.Model):
-                walk(layer)
-            else:
-                found.append(layer)
-
-    walk(model)
-    return found
+    return [layer for layer in layers_beside(model, base)
+            if not isinstance(layer, keras.Model) and type(layer).__name__ != "InputLayer"]
 
 
 def copy_of(model, base):
     """True if the model holds layers named like the base's convolutions but not the base's own (a clone or a rebuilt VGG16)."""
     wanted = {layer.name for layer in base.layers if layer.weights}
-    ours = {id(layer) for layer in base.layers}
-    found = set()
-
-    def walk(container):
-        for layer in container.layers:
-            if layer is base or id(layer) in ours:
-                continue
-            found.add(layer.name)
-            if isinstance(layer, keras.Model):
-                walk(layer)
-
-    walk(model)
-    return bool(wanted) and wanted <= found
+    return bool(wanted) and wanted <= {layer.name for layer in layers_beside(model, base)}
 
 
 def expect_holds_the_base(model, base, what):

@@ -144,11 +144,15 @@ class Checkout:
     def shown(self, exercise: str) -> str:
         return f"{self.label}/{exercise}.py"
 
-    def digest(self, exercise: str) -> str | None:
+    def source(self, exercise: str) -> bytes | None:
+        """The module's bytes as saved now, or None if there is no such file."""
         try:
-            return hashlib.sha256(self.path_of(exercise).read_bytes()).hexdigest()
+            return self.path_of(exercise).read_bytes()
         except OSError:
             return None
+
+    def digest(self, exercise: str) -> str | None:
+        return source_digest(self.source(exercise))
 
     # ------------------------------------------------------------- state file
     def _load_state(self) -> dict:
@@ -199,7 +203,8 @@ class Checkout:
         """Puts the stub back in place of the learner's file, after copying that to ``.grader/backups/``.
 
         Returns:
-            The backup's path, or None when the file already was the stub (nothing changes then).
+            The backup's path; the module's own path when there was no file to back up; None when the
+            file already was the stub (nothing changes then).
         """
         check_exercise(exercise)
         stub = self.stub_text(exercise)
@@ -238,6 +243,10 @@ class Checkout:
         self.state["hint_steps"][key] = step
         self.save_state()
         return step, len(ladder), ladder[step - 1]
+
+
+def source_digest(source: bytes | None) -> str | None:
+    return None if source is None else hashlib.sha256(source).hexdigest()
 
 
 def check_exercise(name: str) -> str:
@@ -314,10 +323,11 @@ class LearnerGrader:
         """Grades ``exercises`` now, as their files are saved; the results go to the state file too."""
         modules, digests = {}, {}
         for exercise in exercises:
-            path = self.checkout.path_of(exercise)
-            digests[exercise] = self.checkout.digest(exercise)
-            if path.is_file():
-                modules[exercise] = base64.b64encode(path.read_bytes()).decode()
+            # Read once: the result is remembered under the digest of exactly what was graded.
+            source = self.checkout.source(exercise)
+            digests[exercise] = source_digest(source)
+            if source is not None:
+                modules[exercise] = base64.b64encode(source).decode()
         self.graded += 1
         job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
                "options": {"run_untouched_stubs": False}, "events": on_event is not None,

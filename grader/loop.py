@@ -10,7 +10,6 @@ graded in a second or two.
 
 from __future__ import annotations
 
-import argparse
 import queue
 import shutil
 import sys
@@ -24,7 +23,6 @@ from grader.learner import (
     HINT_STEPS,
     Checkout,
     ExerciseResult,
-    LearnerError,
     LearnerGrader,
     check_exercise,
     current_exercise,
@@ -224,6 +222,7 @@ class Watch:
         self.current: str | None = None
         self.notes: list[str] = []
         self.status = ""
+        self.ticking = False  # while a grading's status line is kept up to date
 
     # ------------------------------------------------------------- output
     def write(self, text: str = "") -> None:
@@ -335,10 +334,14 @@ class Watch:
             if self.ticking and time.monotonic() - running["since"] >= 2:
                 self.show_status(self._status_text(exercise, running, started))
 
-    def settle(self) -> None:
-        """Finds the exercise the learner is on (grading only what changed) and shows it."""
+    def locate(self) -> None:
+        """Sets the exercise the learner is on, grading in course order only what changed since its last grade."""
         self.current, found = find_current(self.grader)
         self.results.update(found)
+
+    def settle(self) -> None:
+        """Finds the exercise the learner is on and shows it."""
+        self.locate()
         if self.current is not None and self.checkout.cached(self.current, self.grader.course) is None:
             self.grade(self.current)
         self.redraw()
@@ -356,8 +359,7 @@ class Watch:
         for exercise in later:
             self.notes.append(f"Saved {self.checkout.shown(exercise)}: it will be graded when you reach it "
                               f"(`pytest checks/test_{exercise}.py` grades it now).")
-        self.current, found = find_current(self.grader)
-        self.results.update(found)
+        self.locate()
         self.redraw()
 
     def on_key(self, key: str) -> bool:
@@ -377,8 +379,7 @@ class Watch:
         elif key in ("r", ""):
             if self.current is not None:
                 self.grade(self.current)
-            self.current, found = find_current(self.grader)
-            self.results.update(found)
+            self.locate()
             self.redraw()
         return True
 
@@ -482,17 +483,7 @@ def _guarded(command):
     def run(args) -> int:
         try:
             return command(args)
-        except LearnerError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        except ValueError as error:  # resolve_target: no such folder
+        except ValueError as error:  # a LearnerError, or resolve_target's "no such folder"
             print(f"error: {error}", file=sys.stderr)
             return 2
     return run
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m grader watch is the way in
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    parsed = parser.parse_args()
-    sys.exit(parsed.run(parsed))

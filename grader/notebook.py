@@ -96,11 +96,11 @@ def grade(exercise: str | None = None, *, target: str | None = None) -> Report:
     started = time.monotonic()
     with _Progress() as progress:
         if exercise is None:
-            exercise, _ = find_current(grader, on_event=progress.on_event)
-            if exercise is None:
-                exercise = EXERCISES[-1]
-        check_exercise(exercise)
-        result = grader.grade([exercise], on_event=progress.on_event)[exercise]
+            # Finding it grades it (or reads its result for this very file from the state file).
+            exercise, found = find_current(grader, on_event=progress.on_event)
+            result = found[exercise or EXERCISES[-1]]
+        else:
+            result = grader.grade([check_exercise(exercise)], on_event=progress.on_event)[exercise]
     return Report(grader.checkout, result, time.monotonic() - started)
 
 

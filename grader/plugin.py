@@ -251,10 +251,12 @@ def pytest_collection_finish(session):
     for item in session.items:
         if item.get_closest_marker("points") is not None and exercise_name(item) not in modules:
             modules[exercise_name(item)] = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+    stubs = set()
     if not config.getoption("--grade-untouched-stubs"):
-        # No worker for a stub: its checks read "not started" without running it.
-        modules = {name: blocked for name, blocked in modules.items()
-                   if not is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py")}
+        # No worker for a stub: its checks read "not started" without running it (pytest_runtest_setup).
+        stubs = {name for name in modules if is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py")}
+        modules = {name: blocked for name, blocked in modules.items() if name not in stubs}
+    config.stash[UNTOUCHED_STUBS] = stubs
     if modules:
         engine = engine_of(config)
         target_dir, label = config.stash[TARGET_DIR], config.stash[TARGET_LABEL]
@@ -309,7 +311,7 @@ def pytest_runtest_setup(item):
     shown = f"{item.config.stash[TARGET_LABEL]}/{name}.py"
     if not module_file.is_file():
         raise ExerciseImportError(shown, f"there is no file {shown}.")
-    if not item.config.getoption("--grade-untouched-stubs") and is_untouched_stub(module_file):
+    if name in item.config.stash.get(UNTOUCHED_STUBS, set()):  # decided once, as collection ended
         task = item.get_closest_marker("points").kwargs.get("task")
         raise NotStarted(task or item.name, shown)
 
@@ -324,6 +326,9 @@ def pytest_report_teststatus(report, config):
         if check is not None and (check.status == "not started" or check.import_error):
             return "failed", "F", "FAILED"
     return None
+
+
+UNTOUCHED_STUBS = pytest.StashKey[set]()
 
 
 def is_untouched_stub(path: Path) -> bool:

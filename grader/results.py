@@ -159,27 +159,25 @@ class Gradebook:
         return None
 
     def next_step_lines(self) -> list[str]:
-        for exercise in self.exercises():
-            pending = [c for c in self.of(exercise) if c.status != "passed"]
-            if not pending:
-                continue
-            check = pending[0]
-            path = f"{self.target}/{exercise}.py"
-            what = f"`{check.task}`" if check.task else "it"
-            if all(c.status == "not started" for c in self.of(exercise)):
-                lines = [f"Next: exercise {self.exercise_number(exercise)}, {path}: not started. Start with {what}."]
-            elif check.import_error:
-                # Not the error again: it is shown once, under the exercise's first check.
-                lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
-                         "(the error is under its first check)."]
-            else:
-                lines = [f"Next: {path}, {what}: \"{check.name}\" is {check.status}.",
-                         f"      {check.message.splitlines()[0] if check.message else ''}"]
-            if exercise in self.hints:
-                lines.append(f"Hint: {self.hints[exercise]}")
-            lines.append(f"Run only this exercise: pytest checks/test_{exercise}.py")
-            return lines
-        return ["All checks pass. Well done!"]
+        exercise = self.current_exercise()
+        if exercise is None:
+            return ["All checks pass. Well done!"]
+        check = next(c for c in self.of(exercise) if c.status != "passed")
+        path = f"{self.target}/{exercise}.py"
+        what = f"`{check.task}`" if check.task else "it"
+        if all(c.status == "not started" for c in self.of(exercise)):
+            lines = [f"Next: exercise {self.exercise_number(exercise)}, {path}: not started. Start with {what}."]
+        elif check.import_error:
+            # Not the error again: it is shown once, under the exercise's first check.
+            lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
+                     "(the error is under its first check)."]
+        else:
+            lines = [f"Next: {path}, {what}: \"{check.name}\" is {check.status}.",
+                     f"      {check.message.splitlines()[0] if check.message else ''}"]
+        if exercise in self.hints:
+            lines.append(f"Hint: {self.hints[exercise]}")
+        lines.append(f"Run only this exercise: pytest checks/test_{exercise}.py")
+        return lines
 
     # ---------------------------------------------------------------- files
     def write_placeholder(self) -> None:
