@@ -56,10 +56,10 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "patch into a row and the kernel into a (kh * kw * C_in, C_out) matrix, and one "
             "matrix product gives all outputs (im2col); raise ValueError when the kernel's C_in "
             "is not the images' channel count or the bias is not (C_out,).",
-            "Reuse `extract_patches(x, kernel.shape[:2], strides, padding, dilation_rate)`, then "
-            "`.reshape(n * h * w, -1)` and `@` with `kernel.reshape(-1, c_out)`, or "
-            "`np.einsum(\"nijabc,abcf->nijf\", patches, kernel)`; reshape to (N, H', W', C_out). "
-            "Compute in float32 or wider, and never write into x, kernel or bias.",
+            "Reuse `extract_patches` with the kernel's (kh, kw), then `ndarray.reshape` (a -1 "
+            "lets NumPy work out one axis) and the `@` operator; `np.tensordot` with `axes=` or "
+            "`np.einsum` with a subscript string can also sum over several axes at once. Compute "
+            "in float32 or wider (`np.result_type`), and never write into x, kernel or bias.",
         ),
         "max_pool2d": (
             "A pooling window is an extract_patches window taken channel by channel: what does "
@@ -69,10 +69,10 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "beats an all-negative window), split like the convolution's padding (the odd cell at "
             "the bottom/right); then take the maximum over each window's two axes, on the padded "
             "array with \"valid\" windows, and keep x's dtype.",
-            "`np.pad(x, pad_width, constant_values=-np.inf)`, then `extract_patches(...)` with "
-            "the pool as kernel and `.max(axis=(3, 4))`. Import NumPy only: this module is graded "
-            "where TensorFlow and Keras cannot be imported, so `keras.layers.MaxPooling2D` is "
-            "only for comparing in a shell.",
+            "`np.pad` with `constant_values=-np.inf`, then `extract_patches(...)` with the pool "
+            "as kernel and `ndarray.max` with an `axis=` tuple. Import NumPy only: this module is "
+            "graded where TensorFlow and Keras cannot be imported, so `keras.layers.MaxPooling2D` "
+            "is only for comparing in a shell.",
         ),
     },
     "mnist": {
@@ -218,13 +218,14 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "`optimizers.RMSprop(lr=2e-5)` no longer works in Keras 3.",
         ),
         "build_frozen_model": (
-            "If you froze the base after compiling, or froze the whole model, what would training "
-            "update? And must the new model hold the base itself, or may it hold a copy?",
-            "Freeze the base first, then stack an Input of the base's input shape (without the "
-            "batch axis), the base itself (never a clone), Flatten, Dense 256 relu and Dense 1 "
-            "sigmoid in a Sequential, and compile with RMSprop at 2e-5, binary cross-entropy and "
-            "accuracy. With VGG16 only the head's 4 weight tensors are then trainable.",
-            "Set `conv_base.trainable` to False before `model.compile(...)`; "
+            "If you froze the whole model instead of the base, what would training update? And "
+            "must the new model hold the base itself, or may it hold a copy?",
+            "Freeze the base, stack an Input of the base's input shape (without the batch axis), "
+            "the base itself (never a clone), Flatten, Dense 256 relu and Dense 1 sigmoid in a "
+            "Sequential, and compile with RMSprop at 2e-5, binary cross-entropy and accuracy. "
+            "Keras reads the flags at the first fit after compile, so before or after compile "
+            "both work here; with VGG16 only the head's 4 weight tensors are then trainable.",
+            "Set `conv_base.trainable` to False (the book does it before `model.compile(...)`); "
             "`conv_base.input_shape` minus its first (batch) entry is the Input's shape; "
             "`keras.optimizers.RMSprop(learning_rate=2e-5)`. `len(model.trainable_weights)` "
             "should be 4 with VGG16.",
@@ -237,13 +238,14 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "flag to False until layer_name and to True from it on, and return the names of the "
             "trainable layers in order, pooling included.",
             "`conv_base.layers`, `layer.name` and `layer.trainable`; set `conv_base.trainable` to "
-            "True first (that also sets every layer). As in the 2019 book, a change of "
-            "`trainable` takes effect only at the next `compile()`: that is "
-            "compile_for_fine_tuning's job.",
+            "True first (that also sets every layer). On a model that has trained, a change of "
+            "`trainable` reaches training only after the next `compile()` (Keras rebuilds its "
+            "training step at the first fit after it): that is compile_for_fine_tuning's job.",
         ),
         "compile_for_fine_tuning": (
-            "Why does a change of the trainable flags not reach training until you do something "
-            "again, and how big should the steps be for layers that are already well trained?",
+            "Why does a change of the trainable flags of a model that has already trained not "
+            "reach training until you do something again, and how big should the steps be for "
+            "layers that are already well trained?",
             "Compile the same model again, with RMSprop at 1e-5 (ten times lower than the "
             "feature-extraction rate 2e-5), binary cross-entropy and accuracy, and return that "
             "very model, not a copy.",
@@ -263,7 +265,8 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "a new list rather than changing the points.",
             "`np.asarray(points, dtype=np.float64)` with `.ndim` and `.size` to validate, "
             "`isinstance(factor, numbers.Real)` for the factor, `smoothed[-1]` for the previous "
-            "value, and `float(...)` so that the list holds plain Python floats.",
+            "value, and `float(...)` of each point so that integer points are averaged as real "
+            "numbers.",
         ),
         "plot_history": (
             "Where are the curves in what model.fit returns, what are the accuracy keys called in "
@@ -331,12 +334,11 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "gradient's L2 norm and add step_size times it (ascent); return deprocess_image of "
             "the image without its batch axis. Raise ValueError for an unknown layer or a "
             "filter_index that is not one of the layer's channels.",
-            "`keras.Model(model.inputs, layer.output)`, `np.random.default_rng(seed).uniform(0.4, "
-            "0.6, size=...)` (never the global random state), `tf.GradientTape()` as a context "
-            "manager with `tape.watch(...)` on the image made a tensor "
-            "(`tf.convert_to_tensor(..., dtype=tf.float32)`), `tape.gradient(loss, image)`, "
-            "`tf.math.l2_normalize(...)`. The 2019 `K.gradients` and `K.function` are gone in "
-            "Keras 3.",
+            "`keras.Model` from `model.inputs` to the layer's `output`; `np.random.default_rng` "
+            "and its `.uniform` (never the global random state); `tf.convert_to_tensor` with a "
+            "float32 dtype; `tf.GradientTape` as a context manager, its `watch` and `gradient`; "
+            "`tf.reduce_mean` and `tf.math.l2_normalize`. The 2019 `K.gradients` and `K.function` "
+            "are gone in Keras 3.",
         ),
         "class_activation_map": (
             "In a model ending conv -> global average pooling -> Dense, a class's score is the "
@@ -345,25 +347,25 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             "weights: an (H, W) map (drop a leading batch axis of 1 first, and raise ValueError "
             "unless there is one weight per channel). Keep its positive part (ReLU) and divide by "
             "its maximum, or return all zeros when nothing is positive, never NaN.",
-            "`maps @ class_weights` (a matrix product over the channel axis), `np.maximum(cam, "
-            "0)` and `cam.max()`. The weights of class k are the Dense kernel's column k: "
-            "`dense.get_weights()[0][:, k]`.",
+            "The `@` operator (a matrix product over the last axis) or `np.tensordot`, "
+            "`np.maximum` and `ndarray.max`. The weights of class k are the Dense kernel's column "
+            "k: `dense.get_weights()[0][:, k]`.",
         ),
         "grad_cam": (
             "CAM needs a Dense layer right after global pooling. For any convnet, where can one "
             "weight per channel come from: the gradient of what with respect to what?",
             "Make a model from the input to both the last convolution's output and the "
-            "predictions; under a gradient tape watching the image (a single (H, W, C) image gets "
-            "a batch axis first), the class score is predictions[:, class_index], the top class "
-            "when class_index is None (ValueError for a class that does not exist). Average the "
+            "predictions; under a gradient tape watching the image, so that frozen layers work "
+            "too (a single (H, W, C) image gets a batch axis first), the class score is "
+            "predictions[:, class_index], the top class when class_index is None (ValueError "
+            "outside 0 to n - 1, a negative one too). Average the "
             "score's gradient with respect to the convolution's output over the batch and the h x "
             "w positions, weight that output's channels by it and sum them, then ReLU and divide "
             "by the maximum (zeros if nothing is positive).",
-            "`keras.Model(model.inputs, [conv_layer.output, model.outputs[0]])`, "
-            "`tf.GradientTape()` with `tape.watch(...)`, `tape.gradient(score, conv_output)`, "
-            "`tf.reduce_mean(..., axis=(0, 1, 2))`, `tf.argmax(predictions[0])`, "
-            "`tf.reduce_sum(..., axis=-1)`. Keras 3 has no `K.gradients`, and `model.output` of a "
-            "Sequential raises: use `model.outputs[0]`.",
+            "`keras.Model` with `model.inputs` and a list of two outputs (the layer's `output` and "
+            "`model.outputs[0]`); `tf.GradientTape` with its `watch` and `gradient`; "
+            "`tf.reduce_mean` and `tf.reduce_sum` with an `axis=`, `tf.argmax`. Keras 3 has no "
+            "`K.gradients`, and `model.output` of a Sequential raises: use `model.outputs[0]`.",
         ),
         "overlay_heatmap": (
             "The heatmap is (h, w) in [0, 1] and the image (H, W, 3) in 0-255: what must happen "
@@ -372,9 +374,9 @@ HINTS: dict[str, dict[str, tuple[str, str, str]]] = {
             '"jet" (RGB only, scaled to 0-255) and blend: (1 - alpha) * image + alpha * colours, '
             "rounded, clipped to [0, 255], uint8. A grey (H, W) or (H, W, 1) image broadcasts to "
             "RGB; raise ValueError for a heatmap that is not 2-D or not in [0, 1].",
-            '`PIL.Image.fromarray(heatmap.astype("float32")).resize((width, height), '
-            "Image.Resampling.BILINEAR)` (width first) or `keras.ops.image.resize`, then "
-            '`matplotlib.colormaps["jet"](values)[..., :3] * 255`, `np.rint`, `np.clip`, '
+            "`PIL.Image.fromarray` on a float32 array and its `.resize` with "
+            "`Image.Resampling.BILINEAR` (it takes (width, height)), or `keras.ops.image.resize`; "
+            '`matplotlib.colormaps["jet"]`, which gives RGBA in [0, 1]; `np.rint`, `np.clip`, '
             "`.astype(np.uint8)`. The 2019 book used OpenCV's `applyColorMap` and added `0.4 * "
             "colours` to the image; here Pillow resizes, Matplotlib colours, and the colours are "
             "blended in.",

@@ -13,7 +13,7 @@ from checks.harness import CheckFailure, expect
 def expect_model(model, what, input_shape):
     """Checks that ``model`` is a Keras model and builds it for ``input_shape`` if needed."""
     if not isinstance(model, keras.Model):
-        raise CheckFailure(f"{what} should return a keras.Model (e.g. a keras.Sequential), got {type(model).__name__}.")
+        raise CheckFailure(f"{what} should return a keras.Model (e.g. a keras.Sequential), got {model.__class__.__name__}.")
     if not model.built:
         try:
             model(np.zeros((1, *input_shape), np.float32))
@@ -25,7 +25,7 @@ def expect_model(model, what, input_shape):
 
 def model_layers(model):
     """The model's layers without its Input layer."""
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    return [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
 
 
 def layer_output_shapes(model, input_shape):
@@ -39,7 +39,7 @@ def layer_output_shapes(model, input_shape):
 
 
 def describe_layers(layers):
-    return ", ".join(type(layer).__name__ for layer in layers)
+    return ", ".join(layer.__class__.__name__ for layer in layers)
 
 
 def config_value(layer, key):
@@ -61,7 +61,7 @@ def expect_layer_configs(layers, expected_layers, what):
     Form on purpose: the chapter's architecture, layer by layer, is the lesson of the exercises that use it,
     and the failure message says so. How the model is written is not judged (``layers`` come from any model).
     """
-    got_classes = [type(layer).__name__ for layer in layers]
+    got_classes = [layer.__class__.__name__ for layer in layers]
     wanted_classes = [name for name, _, _ in expected_layers]
     if got_classes != wanted_classes:
         raise CheckFailure(

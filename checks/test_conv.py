@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.harness import (
+    CheckFailure,
     check_rng,
     expect,
     expect_close,
@@ -14,6 +15,7 @@ from checks.harness import (
     expect_unmodified,
 )
 from grader.engine import imported_modules
+from grader.verdicts import describe_student_error
 
 TASKS = ("conv_output_length", "extract_patches", "conv2d", "max_pool2d")
 HINT = (
@@ -427,7 +429,9 @@ def test_numpy_only(exercise):
     """the module uses NumPy only: it imports no framework, and works where TensorFlow and Keras cannot be imported
 
     Partly form on purpose: computing the convolution yourself is the lesson of this exercise, so the module's
-    imports are read, and then its results are judged where no framework can be imported.
+    imports are read; then conv2d and max_pool2d are called where no framework can be imported: they must run
+    there and return arrays of the right shape that follow their input. Their values are the other checks'
+    business: a wrong result (a flipped kernel, a mean instead of a maximum) costs those checks, not this one too.
     """
     exercise.ensure_imported()  # an import error is reported as such, not as a framework problem
     imports = imported_modules(exercise.source())
@@ -441,9 +445,19 @@ def test_numpy_only(exercise):
     rng = check_rng(0)
     x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
-    what = "{} with TensorFlow, Keras, SciPy, Torch and JAX unavailable"
-    expect_close(exercise.conv2d(x, kernel, None, strides=2, padding="same"),
-                 keras_conv(x, kernel, None, (2, 2), "same", (1, 1)),
-                 what=what.format('conv2d(x, kernel, strides=2, padding="same")'), atol=1e-4)
-    expect_close(exercise.max_pool2d(x, 2, None, "valid"), keras_pool(x, 2, None, "valid"),
-                 what=what.format("max_pool2d(x, 2)"))
+    calls = ((lambda images: exercise.conv2d(images, kernel, None, strides=2, padding="same"),
+              'conv2d(x, kernel, strides=2, padding="same")', keras_conv(x, kernel, None, (2, 2), "same", (1, 1))),
+             (lambda images: exercise.max_pool2d(images, 2, None, "valid"), "max_pool2d(x, 2)",
+              keras_pool(x, 2, None, "valid")))
+    for call, what, reference in calls:
+        try:
+            got, shifted = (np.asarray(call(images)) for images in (x, x + 1))
+        except ImportError as error:  # ModuleNotFoundError too: the learner's exception, as its builtin class
+            raise CheckFailure(
+                f"{what} needs a framework: with TensorFlow, Keras, SciPy, Torch and JAX unavailable it raised "
+                f"{describe_student_error(error)}\nCompute it with NumPy alone.") from None
+        expect(got.shape == shifted.shape == reference.shape,
+               f"{what}, with no framework available, should return an array of shape {reference.shape}, got "
+               f"{got.shape}. (Its values are judged by the checks of {what.split('(')[0]}.)")
+        expect(not np.array_equal(got, shifted),
+               f"{what} gives the same result for x and for x + 1: it does not compute from its input.")

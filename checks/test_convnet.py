@@ -134,7 +134,7 @@ def test_convnet_dropout(exercise):
     for rate in (0.5, 0.3):
         model, what = convnet(exercise, dropout=rate)
         layers = model_layers(model)
-        names = [type(layer).__name__ for layer in layers]
+        names = [layer.__class__.__name__ for layer in layers]
         expect("Dropout" in names, f"{what} should have a Dropout layer, got the layers {names}.")
         position = names.index("Dropout")
         expect(position > 0 and names[position - 1] == "Flatten" and names[position + 1:] == ["Dense", "Dense"],
@@ -143,7 +143,7 @@ def test_convnet_dropout(exercise):
         expect(np.isclose(got, rate), f"{what}: the Dropout rate should be {rate}, got {got}.")
         expect_parameter_count(model, CONVNET_PARAMETERS, what)
     model, what = convnet(exercise, dropout=None)
-    names = [type(layer).__name__ for layer in model_layers(model)]
+    names = [layer.__class__.__name__ for layer in model_layers(model)]
     expect("Dropout" not in names, f"{what} should have no Dropout layer, got the layers {names}.")
 
 
@@ -153,7 +153,7 @@ def test_convnet_compiled(exercise):
     model, what = convnet(exercise)
     expect_compiled(model, what)
     expect(isinstance(model.optimizer, keras.optimizers.RMSprop),
-           f"{what}: the optimizer should be keras.optimizers.RMSprop, got {type(model.optimizer).__name__}.")
+           f"{what}: the optimizer should be keras.optimizers.RMSprop, got {model.optimizer.__class__.__name__}.")
     rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     expect(np.isclose(rate, 1e-4, rtol=1e-5),
            f"{what}: RMSprop's learning rate should be 1e-4, got {rate:g}."
@@ -215,12 +215,13 @@ def augmentation(exercise, **kwargs):
     # What it is made of is judged by its layers and what it does to images; any Keras model of
     # preprocessing layers that maps a batch to a batch will do, as the docstring's Sequential does.
     expect(isinstance(model, keras.Model),
-           f"{what} should return a keras.Sequential of preprocessing layers, got {type(model).__name__}.")
+           f"{what} should return a Keras model of preprocessing layers (a keras.Sequential, for example), "
+           f"got {model.__class__.__name__}.")
     return model, what
 
 
 def layers_by_class(model):
-    return {type(layer).__name__: layer for layer in model_layers(model)}
+    return {layer.__class__.__name__: layer for layer in model_layers(model)}
 
 
 AUGMENTATION_LAYERS = ("RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip")
@@ -242,7 +243,7 @@ def test_augmentation_layers(exercise):
     layers do to images is judged by the checks that follow.
     """
     model, what = augmentation(exercise)
-    names = [type(layer).__name__ for layer in model_layers(model)]
+    names = [layer.__class__.__name__ for layer in model_layers(model)]
     expect(sorted(names) == sorted(AUGMENTATION_LAYERS),
            f"{what} should hold exactly the layers {list(AUGMENTATION_LAYERS)} (in any order), got {names}.")
     layers = layers_by_class(model)
@@ -288,7 +289,8 @@ def test_augmentation_training_and_inference(exercise):
     images = augmentation_batch()
     inference = keras.ops.convert_to_numpy(model(images, training=False))
     expect_close(inference, images, what=f"{what}(images, training=False)", rtol=0, atol=1e-6)
-    predicted = keras.Sequential([keras.Input(images.shape[1:]), model]).predict(images, verbose=0)
+    judged = exercise.judge.keras  # the model lives in the grader's model process: built around it there
+    predicted = judged.Sequential([judged.Input(images.shape[1:]), model]).predict(images, verbose=0)
     expect_close(predicted, images, what=f"a model made of {what}, .predict(images)", rtol=0, atol=1e-6)
     augmented = keras.ops.convert_to_numpy(model(images, training=True))
     expect(augmented.shape == images.shape and augmented.dtype == np.float32,
@@ -420,7 +422,7 @@ def pipeline(exercise, base, image_size=FILE_SIZE, batch_size=5):
         return {split: result[split] for split in SPLITS}, what
     parts = list(result) if isinstance(result, (tuple, list)) else None
     expect(parts is not None and len(parts) == 3,
-           f"{what} should return the three splits (train, validation, test), got {type(result).__name__}"
+           f"{what} should return the three splits (train, validation, test), got {result.__class__.__name__}"
            f"{f' of length {len(result)}' if hasattr(result, '__len__') else ''}.")
     return dict(zip(SPLITS, parts)), what
 
@@ -430,7 +432,7 @@ def test_make_datasets_returns_three_splits(exercise, small_cats_and_dogs):
     """make_datasets returns its three splits in order, (train, validation, test): a tuple or a list"""
     what = "make_datasets(base)"
     result = exercise.make_datasets(small_cats_and_dogs, image_size=FILE_SIZE, batch_size=5)
-    kind = type(result).__name__
+    kind = result.__class__.__name__
     cause = ""
     if isinstance(result, dict):
         cause = ("\nLikely cause: a dict keyed by split; return the three datasets in order, "

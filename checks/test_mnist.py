@@ -257,7 +257,7 @@ def test_mnist_model_compiled(exercise):
     model = mnist_model(exercise)
     expect_compiled(model, "build_mnist_convnet()")
     expect(isinstance(model.optimizer, keras.optimizers.RMSprop),
-           f"build_mnist_convnet(): the optimizer should be RMSprop (\"rmsprop\"), got {type(model.optimizer).__name__}.")
+           f"build_mnist_convnet(): the optimizer should be RMSprop (\"rmsprop\"), got {model.optimizer.__class__.__name__}.")
     rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     expect(np.isclose(rate, 1e-3), f"build_mnist_convnet(): the chapter uses RMSprop's default learning rate 0.001, got {rate:g}.")
     rng = np.random.default_rng(3)

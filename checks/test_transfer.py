@@ -50,22 +50,31 @@ HEAD_PARAMETERS_VGG16 = 4 * 4 * 512 * 256 + 256 + 256 + 1  # Flatten, Dense 256,
 # --------------------------------------------------------------------------
 
 
-def vgg16(input_shape=(150, 150, 3)):
-    """A fresh VGG16 base with random weights, built by Keras itself (never downloads)."""
-    return keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
+def vgg16(input_shape=(150, 150, 3), judged=keras):
+    """A fresh VGG16 base with random weights, built by Keras itself (never downloads).
+
+    ``judged=exercise.judge.keras`` builds it in the grader's model process, where the model a learner's
+    function returns around it lives too (so that it can hold this very base).
+    """
+    return judged.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
 
 
-def hand_built_frozen_model(conv_base):
+def judged_base(exercise):
+    """A new copy of the embedded pretrained base, in the grader's model process."""
+    return exercise.judge.adopt(load_pretrained_base())
+
+
+def hand_built_frozen_model(conv_base, judged=keras):
     """The chapter's frozen model, built here so that later tasks do not depend on yours."""
     conv_base.trainable = False
-    model = keras.Sequential([
-        keras.Input(shape=conv_base.input_shape[1:]),
+    model = judged.Sequential([
+        judged.Input(shape=conv_base.input_shape[1:]),
         conv_base,
-        keras.layers.Flatten(),
-        keras.layers.Dense(256, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
+        judged.layers.Flatten(),
+        judged.layers.Dense(256, activation="relu"),
+        judged.layers.Dense(1, activation="sigmoid"),
     ])
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=2e-5), loss="binary_crossentropy",
+    model.compile(optimizer=judged.optimizers.RMSprop(learning_rate=2e-5), loss="binary_crossentropy",
                   metrics=["accuracy"])
     return model
 
@@ -86,7 +95,7 @@ def activation_name(layer):
 
 def expect_head(layers, expected, what):
     """Checks layer classes and settings: ``expected`` is ``[(class name, {key: value}), ...]``."""
-    got = [type(layer).__name__ for layer in layers]
+    got = [layer.__class__.__name__ for layer in layers]
     wanted = [name for name, _ in expected]
     if got != wanted:
         cause = ""
@@ -130,7 +139,7 @@ def expect_compiled_as(model, what, learning_rate, causes=()):
     optimizer = model.optimizer
     expect(isinstance(optimizer, keras.optimizers.RMSprop),
            f"{what}: the optimizer should be keras.optimizers.RMSprop(learning_rate={learning_rate:g}), "
-           f"got {type(optimizer).__name__}.")
+           f"got {optimizer.__class__.__name__}.")
     rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     if not np.isclose(rate, learning_rate, rtol=1e-3):
         cause = next((text for wrong, text in causes if np.isclose(rate, wrong, rtol=1e-3)), "")
@@ -212,7 +221,7 @@ def vgg16_weights_file(tmp_path_factory):
 
 def expect_loaded(model, kernels, what):
     if not isinstance(model, keras.Model):
-        raise CheckFailure(f"{what} should return a keras.Model, got {type(model).__name__}.")
+        raise CheckFailure(f"{what} should return a keras.Model, got {model.__class__.__name__}.")
     for name, kernel in kernels.items():
         try:
             got = model.get_layer(name).get_weights()[0]
@@ -232,7 +241,7 @@ def test_conv_base_is_vgg16(exercise, no_download):
     """build_conv_base() is VGG16 without its top: 14,714,688 parameters, (4, 4, 512) at 150x150"""
     base = exercise.build_conv_base()
     expect_no_download(no_download, "build_conv_base()")
-    expect(isinstance(base, keras.Model), f"build_conv_base() should return a keras.Model, got {type(base).__name__}.")
+    expect(isinstance(base, keras.Model), f"build_conv_base() should return a keras.Model, got {base.__class__.__name__}.")
     names = tuple(layer.name for layer in model_layers(base))
     expect(names == VGG16_LAYERS, f"build_conv_base(): expected VGG16's layers\n  {', '.join(VGG16_LAYERS)}\ngot\n  "
                                   f"{', '.join(names)}\nUse keras.applications.VGG16(include_top=False, ...).")
@@ -269,7 +278,7 @@ def test_imagenet_weights_missing_fail_fast(exercise, no_download, tmp_path, mon
                            f"but raised {type(error).__name__}: {error}") from None
     else:
         expect_no_download(no_download, what)
-        raise CheckFailure(f"{what} should raise FileNotFoundError, but returned {type(result).__name__}.")
+        raise CheckFailure(f"{what} should raise FileNotFoundError, but returned {result.__class__.__name__}.")
     expect_no_download(no_download, what)
     folder = keras_home / "models"
     expect(VGG16_NOTOP_FILE in message and names_folder(message, folder, {"KERAS_HOME": str(keras_home)}),
@@ -352,7 +361,7 @@ def call_extract(exercise, base, dataset, what):
     """Calls extract_features and checks that it returns two NumPy arrays."""
     result = exercise.extract_features(base, dataset)
     expect(isinstance(result, (tuple, list)) and len(result) == 2,
-           f"{what} should return a pair (features, labels), got {type(result).__name__}"
+           f"{what} should return a pair (features, labels), got {result.__class__.__name__}"
            f"{f' of length {len(result)}' if isinstance(result, (tuple, list)) else ''}.")
     features = expect_array(result[0], what=f"{what}, features")
     labels = expect_array(result[1], what=f"{what}, labels")
@@ -505,7 +514,7 @@ def test_feature_classifier_compiled(exercise):
 
 
 FREEZE_CAUSES = {
-    30: "the base is not frozen: set conv_base.trainable = False (or freeze each of its layers) before compiling.",
+    30: "the base is not frozen: set conv_base.trainable = False (or freeze each of its layers).",
     0: "the whole model is frozen, head included: freeze the base (conv_base.trainable = False), not the model.",
 }
 
@@ -545,7 +554,7 @@ def head_layers(model, base):
     Nested models (a head written as its own Sequential) are opened, so the head is judged by its layers.
     """
     return [layer for layer in layers_beside(model, base)
-            if not isinstance(layer, keras.Model) and type(layer).__name__ != "InputLayer"]
+            if not isinstance(layer, keras.Model) and layer.__class__.__name__ != "InputLayer"]
 
 
 def copy_of(model, base):
@@ -573,7 +582,7 @@ def test_frozen_model_layers(exercise):
     used as a layer or through ``conv_base.output``), its added layers are the chapter's head (the head's layers
     are the lesson), and on an image it outputs exactly head(conv_base(image)).
     """
-    base = vgg16()
+    base = vgg16(judged=exercise.judge.keras)
     what = "build_frozen_model(VGG16 base)"
     model = expect_model(exercise.build_frozen_model(base), what, (150, 150, 3))
     expect_holds_the_base(model, base, what)
@@ -600,7 +609,7 @@ def test_frozen_model_layers(exercise):
 @pytest.mark.points(2, task="build_frozen_model")
 def test_frozen_model_trains_only_the_head(exercise):
     """build_frozen_model(VGG16) freezes the base only: 4 trainable weight tensors (30 with the base unfrozen)"""
-    base = vgg16()
+    base = vgg16(judged=exercise.judge.keras)
     what = "build_frozen_model(VGG16 base)"
     model = expect_model(exercise.build_frozen_model(base), what, (150, 150, 3))
     expect_trainable_count(model, 4, what, FREEZE_CAUSES)
@@ -620,7 +629,7 @@ def test_frozen_model_trains_only_the_head(exercise):
 @pytest.mark.points(1, task="build_frozen_model")
 def test_frozen_model_compiled(exercise):
     """build_frozen_model compiles with RMSprop(2e-5), binary cross-entropy and accuracy"""
-    model = exercise.build_frozen_model(load_pretrained_base())
+    model = exercise.build_frozen_model(judged_base(exercise))
     expect_compiled_as(model, "build_frozen_model(embedded base)", 2e-5,
                        causes=[(1e-5, "1e-5 is for fine-tuning; the frozen model trains its head at 2e-5."),
                                (1e-4, "1e-4 is the from-scratch rate; the chapter uses 2e-5 here.")])
@@ -629,7 +638,7 @@ def test_frozen_model_compiled(exercise):
 @pytest.mark.points(2, task="build_frozen_model")
 def test_frozen_base_unchanged_by_training(exercise):
     """A training step on the frozen model leaves the base's weights bit-identical and moves the head"""
-    base = vgg16((32, 32, 3))
+    base = vgg16((32, 32, 3), judged=exercise.judge.keras)
     before = weights_of([base])
     what = "build_frozen_model(VGG16 base at 32x32), then model.fit on 4 images"
     model = expect_model(exercise.build_frozen_model(base), what, (32, 32, 3))
@@ -642,7 +651,7 @@ def test_frozen_base_unchanged_by_training(exercise):
         raise CheckFailure(f"{what}: fit failed: {type(error).__name__}: {error}") from None
     changed = [not np.array_equal(a, b) for a, b in zip(before, weights_of([base]))]
     expect(not any(changed), f"{what}: {sum(changed)} of the base's {len(changed)} weight tensors changed. "
-                             "Freeze the base (conv_base.trainable = False) before compiling the model.")
+                             "Freeze the base (conv_base.trainable = False) before the model first trains.")
     expect(any(not np.array_equal(a, b) for a, b in zip(head_before, weights_of(head_layers(model, base)))),
            f"{what}: the head's weights did not change either; only the base should be frozen.")
 
@@ -736,10 +745,10 @@ def test_unfreeze_unknown_layer(exercise):
 @pytest.mark.points(1, task="compile_for_fine_tuning")
 def test_fine_tuning_compiled(exercise):
     """compile_for_fine_tuning returns the same model, compiled with RMSprop(1e-5)"""
-    model = hand_built_frozen_model(load_pretrained_base())
+    model = hand_built_frozen_model(judged_base(exercise), exercise.judge.keras)
     result = exercise.compile_for_fine_tuning(model)
     expect(result is model, f"compile_for_fine_tuning(model) should return the model it was given, got "
-                            f"{type(result).__name__}.")
+                            f"{result.__class__.__name__}.")
     expect_compiled_as(model, "compile_for_fine_tuning(model)", 1e-5,
                        causes=[(2e-5, "2e-5 is the feature-extraction rate; fine-tuning goes lower still, to 1e-5."),
                                (1e-4, "1e-4 is ten times too high: large steps wreck the pretrained features.")])
@@ -748,8 +757,8 @@ def test_fine_tuning_compiled(exercise):
 @pytest.mark.points(2, task="compile_for_fine_tuning")
 def test_fine_tuning_trains_the_unfrozen_block(exercise):
     """After unfreezing and compile_for_fine_tuning, a training step moves block 3 and leaves blocks 1-2 as they were"""
-    base = load_pretrained_base()
-    model = hand_built_frozen_model(base)
+    base = judged_base(exercise)
+    model = hand_built_frozen_model(base, exercise.judge.keras)
     images, labels = animal_images(8)
     model.fit(images, labels, batch_size=8, epochs=1, verbose=0)  # Keras now has a training step for the frozen model
     base.trainable = True

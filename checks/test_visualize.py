@@ -236,7 +236,7 @@ def test_activation_model_default_layers(exercise):
     exercise = Keras3Hints(exercise)
     model = small_convnet()
     got = exercise.build_activation_model(model)
-    expect(isinstance(got, keras.Model), f"build_activation_model(model) should return a keras.Model, got {type(got).__name__}.")
+    expect(isinstance(got, keras.Model), f"build_activation_model(model) should return a keras.Model, got {got.__class__.__name__}.")
     x = np.random.default_rng(0).uniform(0, 1, (2, 20, 20, 1)).astype(np.float32)
     expected = layer_by_layer(model, x)
     names = ["conv_1", "pool_1", "conv_2", "pool_2", "conv_3"]
@@ -264,7 +264,7 @@ def test_activation_model_named_layers(exercise):
     for names in (["conv_3", "pool_1"], ["dense"], ["conv_2"]):
         got = exercise.build_activation_model(model, names)
         what = f"build_activation_model(model, {names})"
-        expect(isinstance(got, keras.Model), f"{what} should return a keras.Model, got {type(got).__name__}.")
+        expect(isinstance(got, keras.Model), f"{what} should return a keras.Model, got {got.__class__.__name__}.")
         for name, output in zip(names, as_output_list(call_model(got, x), len(names), what)):
             expect_close(output, expected[name], what=f"{what}: output for {name!r}", rtol=1e-5, atol=1e-5)
     expect_raises(ValueError, exercise.build_activation_model, model, ["conv_9"],

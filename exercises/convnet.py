@@ -1,4 +1,4 @@
-# stub fingerprint: f5c69f2dddef92be
+# stub fingerprint: 1c677e2dca478b65
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_convnet.py
 # (Generated from solutions/convnet.py by `python -m grader.stubgen`.)
@@ -93,9 +93,12 @@ def build_convnet(input_shape=(150, 150, 3), dropout=None):
             a Dropout layer right after Flatten.
 
     Returns:
-        A ``keras.Sequential`` with a sigmoid output of shape ``(batch, 1)``,
+        A Keras model with a sigmoid output of shape ``(batch, 1)``,
         compiled with ``RMSprop(learning_rate=1e-4)``,
-        ``loss="binary_crossentropy"`` and ``metrics=["accuracy"]``.
+        ``loss="binary_crossentropy"`` and ``metrics=["accuracy"]``. The
+        book writes a ``keras.Sequential``; ``model.add`` or the functional
+        API are as good: any ``keras.Model`` with these layers, in this
+        order, is.
 
     Raises:
         ValueError: ``input_shape`` is not three positive ints with sides of
@@ -122,9 +125,10 @@ def build_augmentation(seed=None):
             same random transformations.
 
     Returns:
-        A ``keras.Sequential`` that maps a batch ``(n, h, w, c)`` to a
-        randomly transformed batch of the same shape and dtype when called
-        with ``training=True``, and returns it unchanged with
+        A Keras model of these five layers (a ``keras.Sequential``, or any
+        ``keras.Model`` that chains them) that maps a batch ``(n, h, w, c)``
+        to a randomly transformed batch of the same shape and dtype when
+        called with ``training=True``, and returns it unchanged with
         ``training=False``.
     """
     raise NotImplementedError("build_augmentation: your code goes here")

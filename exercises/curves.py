@@ -1,4 +1,4 @@
-# stub fingerprint: ba080ad2b8191aaa
+# stub fingerprint: 275f52472011c676
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_curves.py
 # (Generated from solutions/curves.py by `python -m grader.stubgen`.)
@@ -50,12 +50,15 @@ def smooth_curve(points, factor=0.8):
 
     Args:
         points: a non-empty sequence (list, tuple or 1-D array) of numbers,
-            such as ``history.history["val_accuracy"]``.
+            such as ``history.history["val_accuracy"]``. It is only read.
         factor: float in [0, 1): how much of the previous smoothed point
             each new point keeps.
 
     Returns:
-        A new list of Python floats, as long as ``points``.
+        The smoothed values, one per point, in a new list (as the book
+        builds it; a 1-D NumPy array is as good). Integer points are
+        averaged as real numbers: ``smooth_curve([1, 2, 3], 0.5)`` is
+        ``[1, 1.5, 2.25]``, never rounded to ints.
 
     Raises:
         ValueError: ``points`` is empty or not a flat sequence of numbers, or
@@ -78,23 +81,26 @@ def _curve(metrics, name):
 def plot_history(history, smooth=False):
     """Plots a training run: an accuracy panel and a loss panel.
 
-    In each panel the training values are drawn as dots (blue ``"bo"`` in
-    the book) and the validation values as a solid line (``"b"``), against
-    the epoch numbers 1, 2, ..., with a title ("Training and validation
-    accuracy", "Training and validation loss"), axis labels and a legend.
-    With ``smooth=True`` both curves of both panels are smoothed with
+    In each panel the training values are drawn as dots only (blue ``"bo"``
+    in the book, or ``ax.scatter``) and the validation values as a line
+    (``"b"``), against the epoch numbers 1, 2, ..., with a title naming the
+    metric ("Training and validation accuracy", "Training and validation
+    loss"), both axis labels, and a legend in which each curve has its own
+    name. With ``smooth=True`` both curves of both panels are smoothed with
     ``smooth_curve`` (default factor) before plotting.
 
     Args:
         history: a ``keras.callbacks.History`` (what ``model.fit`` returns)
             or its ``.history`` dict. It must hold the accuracy (``"accuracy"``
             or ``"acc"``) and ``"loss"``, and their validation twins with a
-            ``"val_"`` prefix, one value per epoch.
+            ``"val_"`` prefix, one value per epoch. It is only read.
         smooth: whether to smooth the curves.
 
     Returns:
-        A ``matplotlib.figure.Figure`` with two axes: accuracy first, loss
-        second.
+        A ``matplotlib.figure.Figure`` with two axes: the accuracy panel
+        and the loss panel, each found by its title (the book puts accuracy
+        on the left). The checks draw it: keep it an ordinary size (they
+        refuse one of over 40 million pixels).
 
     Raises:
         ValueError: ``history`` is neither a History nor a dict, a metric or

@@ -1,4 +1,4 @@
-# stub fingerprint: 37daee5ddf6aafb0
+# stub fingerprint: c1b4045ac74efe6a
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_mnist.py
 # (Generated from solutions/mnist.py by `python -m grader.stubgen`.)
@@ -38,8 +38,9 @@ and ``metrics=["accuracy"]``.
 
 Keras 3 notes (the 2019 text differs):
 
-* Start a ``keras.Sequential`` with ``keras.Input(shape=(28, 28, 1))``; the
-  2019 ``input_shape=`` argument of the first layer is deprecated.
+* Start the model (a ``keras.Sequential``, as in the book) with
+  ``keras.Input(shape=(28, 28, 1))``; the 2019 ``input_shape=`` argument of
+  the first layer is deprecated.
 * ``keras.utils.to_categorical`` still exists; NumPy does the same in one line
   (``np.eye(num_classes)[labels]``).
 * ``model.fit(x, y, epochs=5, batch_size=64)`` and ``model.evaluate`` are
@@ -103,8 +104,10 @@ def build_mnist_convnet():
     Dense(10, softmax) classifier: 93,322 parameters.
 
     Returns:
-        A ``keras.Sequential`` taking ``(batch, 28, 28, 1)`` images,
-        compiled with ``optimizer="rmsprop"``,
-        ``loss="categorical_crossentropy"`` and ``metrics=["accuracy"]``.
+        A Keras model taking ``(batch, 28, 28, 1)`` images, compiled with
+        ``optimizer="rmsprop"``, ``loss="categorical_crossentropy"`` and
+        ``metrics=["accuracy"]``. The book writes a ``keras.Sequential``;
+        ``model.add`` or the functional API are as good: any
+        ``keras.Model`` with these layers, in this order, is.
     """
     raise NotImplementedError("build_mnist_convnet: your code goes here")

@@ -1,4 +1,4 @@
-# stub fingerprint: 7e572fee1edb8ce1
+# stub fingerprint: 68ddded764cd670a
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_transfer.py
 # (Generated from solutions/transfer.py by `python -m grader.stubgen`.)
@@ -44,9 +44,12 @@ What changed since the 2019 (Keras 2) chapter:
   ``tf.data.Dataset`` (from ``image_dataset_from_directory``) is finite, and
   a plain ``for`` loop makes exactly one pass;
 * ``fit_generator`` is gone: ``fit`` takes datasets;
-* as before, a change of ``trainable`` takes effect only at the next
-  ``compile()``: Keras 3 builds its training step, with the list of weights
-  to update, at the first ``fit`` after ``compile``.
+* Keras 3 reads the ``trainable`` flags when it builds its training step,
+  with the list of weights to update: at the first ``fit`` after each
+  ``compile()``. Freezing a model that has not trained yet therefore works
+  before or after ``compile`` (the book freezes first); once a model has
+  trained, a change of ``trainable`` reaches training only after
+  ``compile()`` again. That is why fine-tuning recompiles.
 """
 
 import os
@@ -175,7 +178,8 @@ def build_feature_classifier(input_dim):
         input_dim: positive int, the length of one flattened feature vector.
 
     Returns:
-        The compiled ``keras.Sequential``.
+        The compiled Keras model (a ``keras.Sequential``, or any
+        ``keras.Model`` with these layers in this order).
 
     Raises:
         ValueError: ``input_dim`` is not a positive int.
@@ -189,10 +193,12 @@ def build_frozen_model(conv_base):
     ``keras.Sequential``: an ``Input`` of the base's input shape,
     ``conv_base``, ``Flatten()``, ``Dense(256, activation="relu")``,
     ``Dense(1, activation="sigmoid")``. Freeze the base
-    (``conv_base.trainable = False``) *before* compiling, with
+    (``conv_base.trainable = False``) and compile with
     ``RMSprop(learning_rate=2e-5)``, ``"binary_crossentropy"`` and
-    ``metrics=["accuracy"]``. With VGG16 the head's two Dense layers are the
-    only trainable weights: 4 tensors (30 with the base unfrozen).
+    ``metrics=["accuracy"]``: the model has not trained yet, so the freeze
+    counts whether it comes before or after ``compile`` (the book freezes
+    first). With VGG16 the head's two Dense layers are the only trainable
+    weights: 4 tensors (30 with the base unfrozen).
 
     Args:
         conv_base: a Keras model with a known input shape.
@@ -218,7 +224,9 @@ def unfreeze_from(conv_base, layer_name="block5_conv1"):
     stays empty), then walk ``conv_base.layers`` in order, setting
     ``layer.trainable`` to False until ``layer_name`` and to True from it on. With VGG16 and ``"block5_conv1"``, the frozen model then
     has 10 trainable weight tensors: block 5's three convolutions and the
-    head. Recompile the model afterwards (``compile_for_fine_tuning``).
+    head. Recompile the model afterwards (``compile_for_fine_tuning``): it
+    has trained by then, and until the next ``compile()`` its training step
+    keeps the old flags.
 
     Args:
         conv_base: the Keras model to unfreeze in place.
@@ -240,7 +248,8 @@ def compile_for_fine_tuning(model):
 
     ``RMSprop(learning_rate=1e-5)``, ``"binary_crossentropy"``,
     ``metrics=["accuracy"]``. Small updates keep the unfrozen layers close to
-    their pretrained values; compiling again is what makes Keras train the
+    their pretrained values; and for a model that has already trained,
+    compiling again is what makes Keras rebuild its training step with the
     layers ``unfreeze_from`` made trainable.
 
     Args:

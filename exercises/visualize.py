@@ -1,4 +1,4 @@
-# stub fingerprint: 4943395179c3a8a4
+# stub fingerprint: 83219ac7fd241ad7
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_visualize.py
 # (Generated from solutions/visualize.py by `python -m grader.stubgen`.)
@@ -156,28 +156,39 @@ def deprocess_image(x):
 def generate_filter_pattern(model, layer_name, filter_index, size=64, steps=40, step_size=1.0, seed=0):
     """The input that one filter responds to most, by gradient ascent.
 
-    1. A feature extractor: ``keras.Model(model.inputs, layer.output)``.
-    2. A start image ``(1, size, size, C)`` (``C`` the model's input
-       channels): ``np.random.default_rng(seed).uniform(0.4, 0.6, ...)``, as
-       float32.
-    3. ``steps`` times: the loss is the mean of the filter's activation
-       ``activation[..., filter_index]``; its gradient with respect to the
-       image (``tf.GradientTape``, watching the image) is divided by its L2
-       norm (``tf.math.l2_normalize``), and the image moves *up* the
-       gradient by ``step_size``: ``image += step_size * gradient``.
-    4. Return ``deprocess_image`` of the image (without its batch axis).
+    The idea: make the *image* the variable. Training moves the weights
+    down the gradient of a loss; here the weights stay fixed and the image
+    moves *up* the gradient of the filter's response, step after step, until
+    it shows the pattern the filter detects.
 
-    The book's first edition normalised the gradient by its RMS and started
-    from grey noise around 128 for 0-255 inputs; the models here take inputs
-    in [0, 1].
+    The contract (what the checks grade):
+
+    * the start image is float32 noise of shape ``(1, size, size, C)``
+      (``C``: the model's input channels), uniform in [0.4, 0.6] and drawn
+      from ``np.random.default_rng(seed)``: the same seed gives the same
+      pattern, and the global random state is not used;
+    * the response is the mean, over the positions, of channel
+      ``filter_index`` of ``layer_name``'s output; each of the ``steps``
+      steps moves the image by ``step_size`` along the direction of its
+      gradient with respect to the image (the gradient divided by its L2
+      norm, so every step has the same length);
+    * the filter must then respond far more to the result than to noise of
+      the same contrast;
+    * the result is the image without its batch axis, through
+      ``deprocess_image``.
+
+    ``python -m grader hint`` breaks it into steps. The book's first edition
+    normalised the gradient by its RMS and started from grey noise around 128
+    for 0-255 inputs; the models here take inputs in [0, 1].
 
     Args:
         model: a built ``keras.Model`` that accepts ``size x size`` inputs.
         layer_name: name of a layer with channels-last output, usually a
             ``Conv2D``.
-        filter_index: which channel of that layer's output.
-        size: side of the image, in pixels.
-        steps: number of gradient-ascent steps (0 returns the start image).
+        filter_index: which channel of that layer's output, ``0 .. n - 1``.
+        size: side of the image, in pixels (a positive int).
+        steps: number of gradient-ascent steps, an int >= 0 (0 returns the
+            start image).
         step_size: how far each step moves the image.
         seed: seed of the start image; the same seed gives the same result.
 
@@ -186,7 +197,8 @@ def generate_filter_pattern(model, layer_name, filter_index, size=64, steps=40, 
 
     Raises:
         ValueError: unknown layer, ``filter_index`` not a channel of that
-            layer, or ``size`` / ``steps`` not valid.
+            layer (``n`` or more, or negative), or ``size`` / ``steps`` not
+            as above.
     """
     raise NotImplementedError("generate_filter_pattern: your code goes here")
 
@@ -219,19 +231,27 @@ def class_activation_map(feature_maps, class_weights):
 def grad_cam(model, image, last_conv_layer_name, class_index=None):
     """Grad-CAM (Selvaraju et al., 2017): where the model sees the class.
 
-    1. ``grad_model = keras.Model(model.inputs, [last_conv.output,
-       model.outputs[0]])``.
-    2. Under a ``tf.GradientTape`` (watching the image tensor, so that it
-       works for frozen layers too): the last convolution's output ``A``
-       ``(1, h, w, C)`` and the predictions; the class score is
-       ``predictions[:, class_index]`` (the model's output, e.g. the softmax
-       probability, as in the book), with ``class_index`` the top class when
-       ``None``.
-    3. The gradient of the score with respect to ``A``, averaged over the
-       batch and the ``h x w`` positions: one weight per channel.
-    4. The heatmap: the channels of ``A[0]`` weighted by those weights and
-       summed, then ReLU and divided by its maximum (all zeros if nothing
-       is positive, never NaN).
+    The idea: CAM weighs the last convolution's channels by the class's
+    Dense weights, so it needs a Dense layer right after global pooling.
+    Grad-CAM works for any convnet by taking one weight per channel from the
+    gradients instead: how much the class score rises when that channel's
+    activations rise, on average over the positions. The channels weighted
+    that way and summed show where the evidence for the class lies.
+
+    The contract (what the checks grade):
+
+    * the class score is the model's output for the class,
+      ``predictions[:, class_index]`` (e.g. the softmax probability, as in
+      the book); ``class_index=None`` means the model's top class for this
+      image;
+    * a channel's weight is the score's gradient with respect to the last
+      convolution's output, averaged over the batch and the ``h x w``
+      positions; the heatmap is the sum of that output's channels times
+      their weights, kept where positive (ReLU) and divided by its maximum:
+      all zeros, never NaN, when nothing is positive (a silent layer);
+    * on the course's small model it must peak where the animal is.
+
+    ``python -m grader hint`` breaks it into steps.
 
     Args:
         model: a built ``keras.Model`` whose output is ``(1, classes)``.
@@ -246,8 +266,10 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
         size.
 
     Raises:
-        ValueError: unknown layer, an image that is not one image, or a
-            ``class_index`` out of range.
+        ValueError: unknown layer, an image that is not one image (a batch
+            of several), or a ``class_index`` that is not one of the model's
+            classes ``0 .. n - 1``: a negative index raises too, rather than
+            silently explaining the last class.
     """
     raise NotImplementedError("grad_cam: your code goes here")
 
@@ -255,15 +277,22 @@ def grad_cam(model, image, last_conv_layer_name, class_index=None):
 def overlay_heatmap(image, heatmap, alpha=0.4):
     """Lays a heatmap, coloured with the "jet" colour map, over an image.
 
-    1. Resize the heatmap to the image's height and width (bilinear; for
-       example with Pillow: ``Image.fromarray(heatmap.astype("float32"))
-       .resize((width, height), Image.Resampling.BILINEAR)``, or with
-       ``keras.ops.image.resize``).
-    2. Colour it: ``matplotlib.colormaps["jet"](heatmap)[..., :3] * 255``
-       (0 is dark blue, 1 dark red).
-    3. Blend: ``(1 - alpha) * image + alpha * colours``, rounded, clipped to
-       [0, 255], uint8. (The book adds ``0.4 * colours`` to the image and
-       lets the sum saturate; a blend keeps both readable.)
+    The idea: a heatmap is small (the last convolution's size) and holds
+    numbers in [0, 1]; to read it on the picture it must cover the whole
+    image and turn into colours, which are then mixed with the pixels.
+
+    The contract (what the checks grade):
+
+    * the heatmap is stretched to the image's height and width by bilinear
+      resizing, then coloured with Matplotlib's ``"jet"`` colour map (0 dark
+      blue, 1 dark red), as RGB values from 0 to 255;
+    * the result is the blend ``(1 - alpha) * image + alpha * colours``,
+      rounded, clipped to [0, 255], uint8: ``alpha=0`` gives the image
+      unchanged. (The book adds ``0.4 * colours`` to the image and lets the
+      sum saturate; a blend keeps both readable.)
+    * ``image`` and ``heatmap`` are only read.
+
+    ``python -m grader hint`` breaks it into steps and names the calls.
 
     Args:
         image: ``(H, W, 3)`` RGB, or grey ``(H, W)`` / ``(H, W, 1)`` (made
@@ -276,7 +305,8 @@ def overlay_heatmap(image, heatmap, alpha=0.4):
         uint8 array ``(H, W, 3)``.
 
     Raises:
-        ValueError: an image or heatmap of the wrong shape, heatmap values
-            outside [0, 1], or ``alpha`` outside [0, 1].
+        ValueError: a heatmap that is not 2-D, heatmap values outside
+            [0, 1], ``alpha`` outside [0, 1], or an image that is neither RGB
+            nor grey (e.g. RGBA ``(H, W, 4)``).
     """
     raise NotImplementedError("overlay_heatmap: your code goes here")

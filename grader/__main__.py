@@ -1,7 +1,7 @@
 """``python -m grader COMMAND``: grading submissions against the instructor's checks.
 
 Commands for learners:
-    watch                               grade the exercise you are on at every save (``grader/loop.py``)
+    watch [EXERCISE]                    grade the exercise you are on (or EXERCISE) at every save (``grader/loop.py``)
     list                                every exercise and task, its state and points, and the next step
     hint [EXERCISE]                     the next hint for the task you are on
     reset EXERCISE                      start an exercise again from its stub (your file is backed up)
@@ -24,7 +24,15 @@ from pathlib import Path
 
 from grader import gradescope, loop, release
 from grader.course import EXERCISES, ROOT
-from grader.runner import checks_files, grading_arguments, grading_environ, write_seed_file
+from grader.runner import (
+    GRADER_MEMORY_GB,
+    WATCHDOG_GRACE_SECONDS,
+    checks_files,
+    deadline_message,
+    grading_arguments,
+    grading_environ,
+    write_seed_file,
+)
 from grader.submission import SubmissionError, stage
 
 
@@ -44,8 +52,16 @@ def main(argv=None) -> int:
     grade.add_argument("--gradescope-json", type=Path, metavar="PATH", help="write Gradescope's results.json here")
     grade.add_argument("--classroom-json", type=Path, metavar="PATH",
                        help="write the exercism v3 results (GitHub Classroom) here")
+    grade.add_argument("--classroom-json-dir", type=Path, metavar="DIR",
+                       help="write the exercism v3 results one exercise at a time, DIR/NAME.json, each small "
+                       "enough for one GitHub Actions step output (the release's Classroom workflow)")
     grade.add_argument("--check-timeout", type=float, metavar="SECONDS", help="one time limit for every check")
-    grade.add_argument("--run-timeout", type=float, metavar="SECONDS", help="deadline of each submission's run")
+    grade.add_argument("--run-timeout", type=float, metavar="SECONDS",
+                       help=f"deadline of each submission's run; {WATCHDOG_GRACE_SECONDS:g} s after it, a run that "
+                       "has not ended is killed and reads 'did not finish'")
+    grade.add_argument("--grader-memory-gb", type=float, default=GRADER_MEMORY_GB, metavar="GB",
+                       help=f"address-space limit of each grading process itself (Linux; default "
+                       f"{GRADER_MEMORY_GB:g}; 0: none); its workers have their own")
     grade.add_argument("--grading-seed-file", type=Path, metavar="PATH",
                        help="a file holding a secret seed that changes every generated input "
                        "(or CHECKS_GRADING_SEED); the seed never appears on a command line")
@@ -63,7 +79,7 @@ def main(argv=None) -> int:
                        help="grade again the submissions DIR already holds an up-to-date grade for")
     batch.add_argument("--dask", metavar="ADDRESS",
                        help="send the jobs to the Dask scheduler at ADDRESS (pip install -e '.[cluster]'); "
-                       "its workers must run from a checkout of the same course")
+                       "the scheduler and its workers need a checkout of the same course installed there")
     batch.add_argument("--submitted-only", action="store_true",
                        help="grade only the exercises each submission contains (e.g. one exercise a week)")
     batch.add_argument("-x", "--exitfirst", action="store_true",
@@ -89,8 +105,8 @@ def grade_command(args, parser) -> int:
     for flag in ("jobs", "force", "dask", "submitted_only", "exitfirst", "keyword"):
         if getattr(args, flag) not in (None, False, 1):
             parser.error(f"--{flag.replace('_', '-')} needs --out DIR (batch re-grading).")
-    if len(args.submissions) > 1 and (args.gradescope_json or args.classroom_json):
-        parser.error("--gradescope-json and --classroom-json take one submission; grade others one at a time.")
+    if len(args.submissions) > 1 and (args.gradescope_json or args.classroom_json or args.classroom_json_dir):
+        parser.error("--gradescope-json and --classroom-json(-dir) take one submission; grade others one at a time.")
     worst = 0
     for submission in args.submissions:
         if len(args.submissions) > 1:
@@ -102,7 +118,7 @@ def grade_command(args, parser) -> int:
 def batch_command(args, parser) -> int:
     from grader.batch import BatchError, BatchOptions, grade_batch
 
-    if args.gradescope_json or args.classroom_json:
+    if args.gradescope_json or args.classroom_json or args.classroom_json_dir:
         parser.error("with --out, every submission's result files are written into DIR/ID/.")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1.")
@@ -110,7 +126,7 @@ def batch_command(args, parser) -> int:
         exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only,
         check_timeout=args.check_timeout, run_timeout=args.run_timeout, exitfirst=args.exitfirst,
         keyword=args.keyword, show_traceback=args.show_traceback, seed=read_seed(args), jobs=args.jobs,
-        force=args.force, dask=args.dask, progress=args.progress,
+        force=args.force, dask=args.dask, progress=args.progress, grader_memory_gb=args.grader_memory_gb or None,
     )
     try:
         return grade_batch(args.submissions, args.out, options)
@@ -131,25 +147,85 @@ def read_seed(args) -> str | None:
 
 
 def grade_one(submission: Path, args) -> int:
-    """Grades one submission in a pytest process of its own; returns that run's exit status."""
-    with tempfile.TemporaryDirectory(prefix="submission-") as scratch:
+    """Grades one submission in a pytest process of its own; returns that run's exit status.
+
+    The run's temporary files (its workers', pytest's) go to a folder inside
+    the submission's scratch folder, so that all of them go with it, even
+    when the watchdog had to kill the run.
+    """
+    checks = checks_files(args.exercise or EXERCISES)
+    with tempfile.TemporaryDirectory(prefix="submission-", ignore_cleanup_errors=True) as scratch:
         try:
             staged = stage(submission, Path(scratch) / "exercises")
         except SubmissionError as error:
             print(f"error: {error}", file=sys.stderr)
+            write_failed_run(args, checks, f"your submission could not be read: {error}")
             return 2
         for note in staged.skipped:
             print(f"note: {note}", file=sys.stderr)
         seed = read_seed(args)
         command = [sys.executable, "-m", "pytest", *grading_arguments(
-            staged.folder, checks_files(args.exercise or EXERCISES), check_timeout=args.check_timeout,
+            staged.folder, checks, check_timeout=args.check_timeout,
             run_timeout=args.run_timeout, seed_file=write_seed_file(Path(scratch), seed) if seed else None,
-            show_traceback=args.show_traceback)]
-        for flag, path in (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json)):
-            if path is not None:
-                command.append(f"{flag}={path.resolve()}")
+            show_traceback=args.show_traceback, grader_memory_gb=args.grader_memory_gb or None)]
+        for flag, path in result_paths(args):
+            command.append(f"{flag}={path.resolve()}")
         command.append("-q" if not args.quiet else "-qq")
-        return subprocess.run(command, cwd=ROOT, env=grading_environ()).returncode
+        temporary = Path(scratch) / "tmp"
+        temporary.mkdir()
+        return run_with_watchdog(command, {**grading_environ(), "TMPDIR": str(temporary)}, checks, args)
+
+
+def result_paths(args) -> list[tuple[str, Path]]:
+    """The result files asked for, as (pytest option, path)."""
+    flags = (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json),
+             ("--classroom-json-dir", args.classroom_json_dir))
+    return [(flag, path) for flag, path in flags if path is not None]
+
+
+def run_with_watchdog(command: list[str], environ: dict[str, str], checks: list[str], args) -> int:
+    """Runs the grading process; past its run's deadline and a grace, kills it and all below it, and says so.
+
+    The run enforces its deadline itself (each call into the learner's code,
+    then "not run" for the rest); this is for whatever blocks the grading
+    process itself.
+
+    Returns:
+        The run's exit status, or 2 when it was killed.
+    """
+    from grader.batch import DEFAULT_RUN_SECONDS, kill_tree
+
+    seconds = (args.run_timeout or DEFAULT_RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
+    process = subprocess.Popen(command, cwd=ROOT, env=environ)
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    except KeyboardInterrupt:  # the grading process got it too: it writes "interrupted" and ends
+        try:
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:  # once reaped, its pid may be another process's
+                kill_tree(process.pid)
+            process.wait()
+        raise
+    if process.poll() is not None:  # it ended just as its time ran out
+        return process.returncode
+    kill_tree(process.pid)
+    process.wait()
+    reason = deadline_message(seconds)
+    print(f"error: {reason}", file=sys.stderr)
+    write_failed_run(args, checks, reason)
+    return 2
+
+
+def write_failed_run(args, checks: list[str], reason: str) -> None:
+    """The result files asked for, for a run that graded nothing: 0 points, and ``reason``."""
+    from grader.results import write_failed_run as write
+
+    paths = {flag: str(path.resolve()) for flag, path in result_paths(args)}
+    write(reason, checks, ROOT, gradescope_path=paths.get("--gradescope-json"),
+          classroom_path=paths.get("--classroom-json"), classroom_dir=paths.get("--classroom-json-dir"))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ checks, exercises, options and seed) is not graded again unless ``--force``.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import csv
 import datetime
@@ -36,24 +37,26 @@ import os
 import queue
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import EXERCISES, ROOT, course_fingerprint
 from grader.engine import descendants_of
-from grader.runner import grading_environ
+from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
 from grader.submission import SubmissionError, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
 STATUS_GRADED, STATUS_ERROR = "graded", "error"
-JOB_MARGIN_SECONDS = 120.0  # beyond a submission's run deadline before its runner is killed
 DEFAULT_RUN_SECONDS = 1800.0
+RUNNER_START_SECONDS = 300.0  # for a runner to import TensorFlow and be ready (about 5 s on an idle machine)
 FEEDBACK_MESSAGE_LIMIT = 3_000
 
 
@@ -86,6 +89,7 @@ class BatchOptions:
     force: bool = False
     dask: str | None = None
     progress: bool | None = None  # None: a bar on a terminal, one line per submission otherwise
+    grader_memory_gb: float | None = GRADER_MEMORY_GB  # the address space of each runner (None: no limit)
 
 
 # ---------------------------------------------------------------- finding submissions
@@ -172,7 +176,8 @@ def job_for(submission: Submission, options: BatchOptions, course: str) -> dict:
         "exercises": exercises_for(submission, options),
         "options": {"check_timeout": options.check_timeout, "run_timeout": options.run_timeout,
                     "exitfirst": options.exitfirst, "show_traceback": options.show_traceback,
-                    "keyword": options.keyword, "checks": list(options.checks)},
+                    "keyword": options.keyword, "checks": list(options.checks),
+                    "grader_memory_gb": options.grader_memory_gb},
         "seed": options.seed,
         "course": course,
     }
@@ -180,15 +185,30 @@ def job_for(submission: Submission, options: BatchOptions, course: str) -> dict:
 
 # ---------------------------------------------------------------- runners
 class RunnerProcess:
-    """One ``grader/runner.py`` process, started on first use and again after it ends."""
+    """One ``grader/runner.py`` process, started on first use and again after it ends.
 
-    def __init__(self):
+    It runs with a temporary folder of its own (``TMPDIR``), removed when it
+    is stopped, so that nothing it or its workers wrote outlives it, even
+    when it had to be killed.
+
+    Args:
+        command: how to start it (the project's tests start a runner that
+            does more); the reply descriptor is added to it.
+    """
+
+    def __init__(self, command: list[str] | None = None):
+        self.command = command or [sys.executable, "-m", "grader.runner"]
         self.process: subprocess.Popen | None = None
         self.replies = None
         self.pending = b""  # bytes read from the runner past the last whole line
+        self.ready = False  # it said so, once its imports were done
+        self.tmpdir: str | None = None
 
     def grade(self, job: dict, seconds: float, on_event=None) -> dict:
         """Sends ``job``; returns the runner's answer, or an error answer if it died or overran ``seconds``.
+
+        Past ``seconds`` (counted from when the runner is ready), the runner and
+        everything below it are killed: this is the watchdog of a batch job.
 
         Args:
             job: the job (``grader/runner.py`` documents its fields).
@@ -196,25 +216,25 @@ class RunnerProcess:
             on_event: called with each check event of a job that asks for them (``"events": true``).
         """
         self.start()
-        deadline = time.monotonic() + seconds
+        line = None
         try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-            while True:
-                line = self._reply_within(deadline - time.monotonic())
-                reply = json.loads(line) if line is not None else None
-                if reply is None or "event" not in reply:
-                    break
-                if on_event is not None:
-                    on_event(reply)
+            if not self.ready:
+                self.ready = self._ready_within(RUNNER_START_SECONDS)
+            deadline = time.monotonic() + seconds
+            if self.ready:
+                self.process.stdin.write(json.dumps(job) + "\n")
+                self.process.stdin.flush()
+                while True:
+                    line = self._reply_within(deadline - time.monotonic())
+                    reply = json.loads(line) if line is not None else None
+                    if reply is None or "event" not in reply:
+                        break
+                    if on_event is not None:
+                        on_event(reply)
         except (OSError, ValueError):  # ValueError: stopped from another thread (the watch's new save)
             line = None
         if line is None:
-            overran = self.process.poll() is None
-            self.stop()
-            reason = (f"grading did not finish within {seconds:.0f} s; its runner was stopped" if overran
-                      else f"the grading process ended unexpectedly (exit status {self.process.returncode})")
-            return error_answer(job["id"], reason)
+            return error_answer(job["id"], self._stop_for(seconds))
         answer = reply
         if answer.get("retire"):
             self.stop()
@@ -227,14 +247,36 @@ class RunnerProcess:
 
     def _start(self) -> None:
         read_end, write_end = os.pipe()
+        self.tmpdir = tempfile.mkdtemp(prefix="grader-runner-")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.runner", str(write_end)], cwd=ROOT, env=grading_environ(),
+            [*self.command, str(write_end)], cwd=ROOT, env={**grading_environ(), "TMPDIR": self.tmpdir},
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[write_end],
             text=True, start_new_session=True,
         )
         os.close(write_end)
         self.replies = os.fdopen(read_end, "rb", buffering=0)
         self.pending = b""
+        self.ready = False
+        _STARTED_RUNNERS.add(self)
+
+    def _ready_within(self, seconds: float) -> bool:
+        """Whether the runner says it is ready (``{"ready": true}``) within ``seconds``."""
+        line = self._reply_within(seconds)
+        try:
+            return line is not None and json.loads(line).get("ready") is True
+        except (ValueError, AttributeError):
+            return False
+
+    def _stop_for(self, seconds: float) -> str:
+        """Stops the runner that gave no answer; returns why, for the submission's error."""
+        running = self.process.poll() is None
+        ready = self.ready
+        self.stop()
+        if not running:
+            return f"the grading process ended unexpectedly (exit status {self.process.returncode})"
+        if not ready:
+            return f"the grading process was not ready within {RUNNER_START_SECONDS:.0f} s, so it was stopped"
+        return deadline_message(seconds)
 
     def _reply_within(self, seconds: float) -> str | None:
         """The runner's next line, or None if it ends or ``seconds`` pass first.
@@ -255,20 +297,61 @@ class RunnerProcess:
         return line.decode()
 
     def stop(self) -> None:
-        """Kills the runner and every process below it (its workers, and anything they started)."""
+        """Kills the runner and every process below it (its workers, and anything they started), and removes
+        its temporary folder."""
         if self.process is None:
             return
-        for pid in [*descendants_of(self.process.pid), self.process.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if self.process.poll() is None:  # once reaped, its pid may be another process's
+            kill_tree(self.process.pid)
         self.process.wait()
         for stream in (self.process.stdin, self.replies):
             try:
                 stream.close()
             except OSError:
                 pass
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+_STARTED_RUNNERS: "weakref.WeakSet[RunnerProcess]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_started_runners() -> None:
+    """Whoever started a runner (a test session, a Dask worker) may end without stopping it: it stops then,
+    and its folder goes."""
+    for runner in list(_STARTED_RUNNERS):
+        runner.stop()
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILLs process ``pid`` and every process below it.
+
+    Each is stopped (SIGSTOP) before any is killed, round after round until
+    no new one appears: a stopped process cannot fork, so none escapes by
+    being born after the listing, or by being reparented when its parent dies.
+    """
+    if not sys.platform.startswith("linux"):  # no process tree to read (descendants_of is Linux's /proc)
+        _signal(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        return
+    stopped: list[int] = []
+    for _ in range(20):
+        new = [p for p in [pid, *descendants_of(pid)] if p not in stopped]
+        if not new:
+            break
+        for process in new:
+            _signal(process, signal.SIGSTOP)
+        stopped += new
+    for process in stopped:
+        _signal(process, signal.SIGKILL)
+
+
+def _signal(pid: int, signal_number: int) -> None:
+    try:
+        os.kill(pid, signal_number)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def error_answer(identifier: str, reason: str) -> dict:
@@ -277,7 +360,8 @@ def error_answer(identifier: str, reason: str) -> dict:
 
 
 def job_seconds(options: BatchOptions) -> float:
-    return (options.run_timeout or DEFAULT_RUN_SECONDS) + JOB_MARGIN_SECONDS
+    """How long a job may take before its runner is killed: its run's deadline and a short grace."""
+    return (options.run_timeout or DEFAULT_RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
 
 
 LOCAL_RUNNERS: list[RunnerProcess] = []  # stopped when the batch ends, even by Ctrl-C
@@ -347,13 +431,22 @@ def grade_on_dask(jobs: list[dict], options: BatchOptions, answers: "queue.Queue
                 try:
                     answers.put(future.result())
                 except Exception as error:  # noqa: BLE001 - a lost worker costs only its job
-                    answers.put(error_answer(futures[future], f"the Dask task failed: {type(error).__name__}: {error}"))
+                    answers.put(error_answer(futures[future], dask_failure(error)))
         finally:
             client.close()
 
     thread = threading.Thread(target=collect, daemon=True)
     thread.start()
     return [thread]
+
+
+def dask_failure(error: Exception) -> str:
+    """Why a Dask task failed, with what to do when the scheduler or a worker could not read it."""
+    reason = f"the Dask task failed: {type(error).__name__}: {error}"
+    if "deserializ" in str(error).lower():  # the scheduler or a worker cannot import grader.batch
+        reason += (" (the scheduler and every worker need the course installed: pip install -e '.[cluster]' in a "
+                   "checkout of the same commit)")
+    return reason
 
 
 # ---------------------------------------------------------------- output folder
@@ -473,7 +566,8 @@ def _number(value: float) -> str:
 
 def _write_text(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
+    # UTF-8 always; a path's undecodable bytes quoted in an error (surrogates) become "?", never an exception.
+    temporary.write_text(text, encoding="utf-8", errors="replace")
     os.replace(temporary, path)
 
 

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader import objects, transport
 from grader.verdicts import (
@@ -45,7 +46,7 @@ from grader.verdicts import (
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
-RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py")
+RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py", "judge.py")
 # What the zygote imports before it forks workers (never the learner's code).
 PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", "matplotlib.pyplot", "PIL.Image")
 
@@ -58,6 +59,9 @@ IMPORT_SECONDS = 60.0
 # Environment variables a check may set for a call (a Keras cache folder, a
 # home folder); every other variable of the grader stays out of the worker.
 SYNCED_ENVIRON = ("KERAS_HOME", "HOME")
+if TYPE_CHECKING:
+    from grader.handles import Judge
+
 TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
 
 
@@ -96,23 +100,42 @@ class Engine:
         self.check_deadline: float | None = None
         self.check_seconds = DEFAULT_CHECK_SECONDS
         self.worker_ends_in_check = 0
+        self.check_seed, self.calls_in_check = 0, 0
         self.environ_at_start = {name: os.environ.get(name) for name in SYNCED_ENVIRON}
         self.workers: dict[tuple, Worker] = {}
         self.import_errors: dict[tuple, ExerciseImportError] = {}
         self.fence_report: dict | None = None
         self.plan: list[RemoteModule] = []
         self.zygote: Zygote | None = None
+        self._judge: "Judge | None" = None
         self._ended_workers: list[Worker] = []
         _become_subreaper()
 
     # ---------------------------------------------------------------- deadlines
-    def begin_check(self, seconds: float) -> None:
+    def begin_check(self, seconds: float, seed: int = 0) -> None:
         self.check_seconds = seconds
         self.check_deadline = time.monotonic() + seconds
         self.worker_ends_in_check = 0
+        self.check_seed, self.calls_in_check = seed, 0
+
+    def call_seed(self) -> int:
+        """The seed of the check's next call: the learner's code starts each call from a state the check fixes."""
+        self.calls_in_check += 1
+        return (self.check_seed * 1_000_003 + self.calls_in_check) % 2**32
 
     def end_check(self) -> None:
-        self.check_deadline = None
+        self.check_deadline = None  # the judge's reset below is the grader's, not the check's: not under its deadline
+        if self._judge is not None:
+            self._judge.end_check()
+
+    @property
+    def judge(self) -> "Judge":
+        """The process where the checks' Keras objects live and learners' models run (started on first use)."""
+        if self._judge is None:
+            from grader.handles import Judge
+
+            self._judge = Judge(self)
+        return self._judge
 
     def deadline(self) -> tuple[float, BaseException]:
         """The moment the current call must end by, and what to raise then."""
@@ -148,11 +171,18 @@ class Engine:
             return Zygote(self.root / "zygote", self.runtime)
         kept = Engine._kept_zygote
         if kept is None or not kept.alive():
-            if kept is not None:
-                kept.stop()
+            Engine.drop_kept_zygote()
             root = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
             kept = Engine._kept_zygote = Zygote(root / "home", _copy_runtime(root / "runtime"))
         return kept
+
+    @staticmethod
+    def drop_kept_zygote() -> None:
+        """Stops the zygote kept for many runs, if any, and removes its folder (a runner does, as it stops)."""
+        kept, Engine._kept_zygote = Engine._kept_zygote, None
+        if kept is not None:
+            kept.stop()
+            shutil.rmtree(kept.home.parent, ignore_errors=True)
 
     def _start(self, module: "RemoteModule") -> None:
         worker = self.workers.get(module.key)
@@ -208,8 +238,16 @@ class Engine:
                 self.workers[key] = Worker(self, worker.module)  # warms up while the checks go on
 
     def printed(self) -> str:
-        """What the learner's code printed during the current check (workers' stdout and stderr)."""
-        return "".join(w.take_output() for w in [*self.workers.values(), *self._ended_workers])
+        """What the learner's code printed during the current check (workers' stdout and stderr).
+
+        The judge's output (Keras' own notes while the checks run a model) is not the learner's: dropped.
+        """
+        printed = []
+        for worker in [*self.workers.values(), *self._ended_workers]:
+            text = worker.take_output()  # read even the judge's, so that it never piles up
+            if worker.module.target_dir != self.runtime:
+                printed.append(text)
+        return "".join(printed)
 
     def shutdown(self) -> None:
         for worker in list(self.workers.values()):
@@ -283,6 +321,7 @@ class Worker:
         self.module = module
         self.fresh = True
         self.names: dict[str, str] | None = None
+        self.archives_sent: set[str] = set()  # digests of the model archives this worker keeps
         self.workdir = Path(tempfile.mkdtemp(prefix=f"worker-{module.name}-", dir=engine.root))
         (self.workdir / "module").mkdir()
         module_file = self.workdir / "module" / f"{module.name}.py"
@@ -365,24 +404,31 @@ class Worker:
 
     def call(self, function: str, args: tuple, kwargs: dict, options: dict):
         """Runs ``function(*args, **kwargs)`` in the worker; returns the decoded reply."""
-        buffers: list[bytes] = []
         handles = objects.DatasetHandles()
-        header = {
-            "op": "call", "function": function, "options": options,
-            "args": transport.encode(tuple(args), buffers, lambda v, b: objects.encode_argument(v, b, handles)),
-            "kwargs": transport.encode(dict(kwargs), buffers, lambda v, b: objects.encode_argument(v, b, handles)),
-            "environ": {name: os.environ.get(name) for name in SYNCED_ENVIRON
-                        if os.environ.get(name) != self.engine.environ_at_start[name]},
-        }
+        seed = self.engine.call_seed()
         deadline, late = self.engine.deadline()
         try:
-            transport.send(self.socket, header, buffers)
-            while True:
-                reply, data = transport.receive(self.socket, deadline)
-                if reply.get("op") == "dataset":
-                    handles.serve(self.socket, reply)
-                    continue
-                return reply, data
+            for attempt in range(2):
+                # A model archive the worker already keeps is named by its digest, not sent again.
+                buffers: list[bytes] = []
+                encode = lambda v, b: objects.encode_argument(v, b, handles, self.engine, self.archives_sent)  # noqa: E731
+                header = {
+                    "op": "call", "function": function, "options": options, "seed": seed,
+                    "args": transport.encode(tuple(args), buffers, encode),
+                    "kwargs": transport.encode(dict(kwargs), buffers, encode),
+                    "environ": {name: os.environ.get(name) for name in SYNCED_ENVIRON
+                                if os.environ.get(name) != self.engine.environ_at_start[name]},
+                }
+                transport.send(self.socket, header, buffers)
+                while True:
+                    reply, data = transport.receive(self.socket, deadline)
+                    if reply.get("op") == "dataset":
+                        handles.serve(self.socket, reply)
+                        continue
+                    break
+                if reply.get("op") != "missing_archive" or attempt:
+                    return reply, data
+                self.archives_sent.clear()  # the worker let one go: send them all again
         except transport.ChannelTimeout:
             self.engine.retire(self, respawn=True)
             raise late from None
@@ -399,6 +445,14 @@ class Worker:
                                         "the check stopped there."
                                         + self.output_note()) from None
             raise WorkerEnded(message + self.output_note()) from None
+        except transport.MessageTooLarge as error:
+            self.engine.retire(self, respawn=True)
+            if self.module.target_dir == self.engine.runtime:  # the judge, running what the learner's code returned
+                raise CheckFailure(f"running what your code returned gave {error}: the model (or figure) makes "
+                                   "outputs far larger than the exercise's.") from None
+            raise CheckFailure(f"`{function}` sent back {error}: return only what the function promises "
+                               "(a result far larger than its input is a bug, for example broadcasting two "
+                               "arrays against each other).") from None
         except transport.ProtocolError as error:
             self.engine.retire(self, respawn=True)
             raise CheckFailure(f"`{function}`: the process that runs your code sent back something that is not "
@@ -586,12 +640,14 @@ class RemoteModule:
     """The learner's module as the checks see it: every call runs in the worker.
 
     ``exercise.conv2d(x, kernel)`` sends the call, waits for the answer within
-    the check's time limit, and returns the value (NumPy arrays, Keras models
-    loaded with ``safe_mode=True``, datasets, figures, ...). What the call did
-    to its arguments in place is kept apart (``argument_after``); only a
-    model's trainable flags and compilation are applied to the check's own
-    model. A ``NotImplementedError`` reads "not started"; other exceptions
-    come back as the builtin type they derive from.
+    the check's time limit, and returns the value: NumPy arrays and other plain
+    data, a dataset, figure or History as the data it holds
+    (``grader/described.py``), a Keras model as a handle to its copy in the
+    judge (``grader/handles.py``), never a live object made here. What the
+    call did to its arguments in place is kept apart (``argument_after``);
+    only a model's trainable flags and compilation are applied to the check's
+    own model. A ``NotImplementedError`` reads "not started"; other
+    exceptions come back as the builtin type they derive from.
     """
 
     def __init__(self, engine: Engine, target_dir: Path, name: str, shown_path: str, blocked_packages: tuple):
@@ -649,6 +705,13 @@ class RemoteModule:
             raise MissingName(f"{self.shown_path}: `{attribute}` should be a function, but it is a {kind}.")
         return RemoteFunction(self, attribute)
 
+    @property
+    def judge(self):
+        """Builds objects for the learner's functions in the judge: ``exercise.judge.keras.applications.VGG16(...)``."""
+        from grader.handles import JudgeNamespace
+
+        return JudgeNamespace(self._engine.judge)
+
     def call(self, function: str, *args, options: dict | None = None, **kwargs):
         """Calls ``function`` with explicit transport ``options`` (e.g. ``dataset_passes``)."""
         worker = self._engine.worker_for(self)
@@ -656,11 +719,11 @@ class RemoteModule:
             raise MissingName(f"{self.shown_path} has no `{function}`.")
         reply, data = worker.call(function, args, kwargs, options or {})
         originals = objects.Originals(args, kwargs)
-        changed = objects.apply_changes(reply.get("changed") or [], data, originals, function)
+        changed = objects.apply_changes(reply.get("changed") or [], data, originals, function, self._engine)
         self._last_call = (originals, changed)
         if reply.get("op") == "returned":
             try:
-                return objects.decode_result(reply["value"], data, originals)
+                return objects.decode_result(reply["value"], data, originals, self._engine)
             except transport.ProtocolError as error:
                 raise CheckFailure(f"`{function}` returned something that cannot be read back ({error}).") from None
         if reply.get("op") == "raised":

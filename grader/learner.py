@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grader import stubgen
 from grader.course import EXERCISES, ROOT, course_fingerprint, relative_path
+from grader.verdicts import NotStarted
 
 STATE_VERSION = 1
 GRADING_SECONDS = 1800 + 120  # the run's deadline and a margin: past it the runner is stopped
@@ -183,6 +184,27 @@ class Checkout:
             return None
         return ExerciseResult(exercise, entry["checks"], entry.get("hint", ""))
 
+    def untouched_stub_result(self, exercise: str) -> ExerciseResult | None:
+        """The result of a module that is still the untouched stub, made here: every check "not started".
+
+        The plugin reads such a module the same way without running it
+        (``--grade-untouched-stubs`` is off for the learner), so no runner is
+        needed. None when the file was edited, or when the checks cannot be
+        read from their syntax alone (then the runner grades it).
+        """
+        source = self.source(exercise)
+        if source is None or not stubgen.is_untouched(source.decode("utf-8", errors="replace")):
+            return None
+        checks = declared_checks(exercise)
+        if not checks:
+            return None
+        shown = self.shown(exercise)
+        for check in checks:
+            function = check.pop("function")
+            check.update(status="not started", import_error=None,
+                         message=str(NotStarted(check["task"] or function, shown)))
+        return ExerciseResult(exercise, checks, exercise_hint(exercise))
+
     def remember(self, result: ExerciseResult, digest: str | None, course: str) -> None:
         if result.error is None and digest is not None:
             self.state["results"][result.exercise] = {"module": digest, "course": course, **result.to_json()}
@@ -231,6 +253,16 @@ class Checkout:
         return backup or target
 
     # ------------------------------------------------------------- hints
+    def hint_reached(self, exercise: str, task: str | None) -> tuple[int, int, str]:
+        """The step of ``task``'s hint ladder the learner has reached (the nudge before any ``hint``).
+
+        Returns:
+            (step, number of steps, text), as ``next_hint`` does, without moving on.
+        """
+        ladder = hint_ladder(exercise, task)
+        step = min(max(self.state["hint_steps"].get(f"{exercise}/{task}", 1), 1), len(ladder))
+        return step, len(ladder), ladder[step - 1]
+
     def next_hint(self, exercise: str, task: str | None) -> tuple[int, int, str]:
         """The next step of the hint ladder of ``task`` (remembered in the state file).
 
@@ -257,14 +289,56 @@ def check_exercise(name: str) -> str:
 
 def hint_ladder(exercise: str, task: str | None) -> tuple[str, ...]:
     """The steps of ``task``'s hint (``checks/hints.py``), or the exercise's one hint if it has none."""
+    return task_ladder(exercise, task) or (exercise_hint(exercise),)
+
+
+def task_ladder(exercise: str, task: str | None) -> tuple[str, ...] | None:
+    """The steps of ``task``'s hint in ``checks/hints.py`` (nudge, idea, API), or None if it has none."""
     try:
         from checks.hints import HINTS
     except ImportError:
-        HINTS = {}
+        return None
     ladder = HINTS.get(exercise, {}).get(task)
-    if ladder:
-        return tuple(ladder)
-    return (exercise_hint(exercise),)
+    return tuple(ladder) if ladder else None
+
+
+def declared_checks(exercise: str) -> list[dict] | None:
+    """The checks of ``exercise`` as the plugin registers them, read from the checks file's syntax (no import).
+
+    Returns:
+        One dict per graded check, in the file's order: ``nodeid``, ``exercise``, ``name`` (the first line
+        of its docstring), ``points``, ``task`` and ``function``; None when the checks cannot all be read that
+        way (their points then differ from what ``declared_points`` reads, or it cannot tell either).
+    """
+    import ast
+    import inspect
+
+    from grader.results import _mark_name, declared_points
+
+    path = ROOT / "checks" / f"test_{exercise}.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    checks = []
+    for node in tree.body:
+        marks = [d for d in getattr(node, "decorator_list", ()) if _mark_name(d) == "points"]
+        if not marks or not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+            continue
+        mark = marks[0]
+        arguments = mark.args if isinstance(mark, ast.Call) else []
+        keywords = {k.arg: k.value for k in mark.keywords} if isinstance(mark, ast.Call) else {}
+        try:
+            points = float(ast.literal_eval(arguments[0])) if arguments else 1.0
+            task = ast.literal_eval(keywords["task"]) if "task" in keywords else None
+        except (ValueError, TypeError, SyntaxError):
+            return None
+        name = (inspect.cleandoc(ast.get_docstring(node, clean=False) or "").splitlines() or [""])[0]
+        checks.append({"nodeid": f"checks/{path.name}::{node.name}", "exercise": exercise,
+                       "name": name or node.name, "points": points, "task": task, "function": node.name})
+    if declared_points([str(path)], ROOT) != sum(check["points"] for check in checks):
+        return None  # a check this reading misses (a class, parametrize): collection alone can tell
+    return checks
 
 
 def exercise_hint(exercise: str) -> str:
@@ -306,21 +380,38 @@ class LearnerGrader:
         self.runner.stop()
 
     def results(self, exercises=EXERCISES, *, fresh: bool = False, on_event=None) -> dict[str, ExerciseResult]:
-        """Each exercise's result: from the state file if up to date (unless ``fresh``), else graded now."""
-        results: dict[str, ExerciseResult] = {}
-        stale = []
-        for exercise in exercises:
-            cached = None if fresh else self.checkout.cached(exercise, self.course)
-            if cached is not None:
-                results[exercise] = cached
-            else:
-                stale.append(exercise)
+        """Each exercise's result: known without grading (``known``) unless ``fresh``, else graded now."""
+        results = {} if fresh else self.known(exercises)
+        stale = [exercise for exercise in exercises if exercise not in results]
         if stale:
             results.update(self.grade(stale, on_event=on_event))
         return {exercise: results[exercise] for exercise in exercises}
 
+    def known(self, exercises=EXERCISES) -> dict[str, ExerciseResult]:
+        """The results that need no grading: an untouched stub's, and those in the state file for the file as saved."""
+        known = {}
+        for exercise in exercises:
+            result = self.checkout.untouched_stub_result(exercise) or self.checkout.cached(exercise, self.course)
+            if result is not None:
+                known[exercise] = result
+        return known
+
     def grade(self, exercises, on_event=None) -> dict[str, ExerciseResult]:
-        """Grades ``exercises`` now, as their files are saved; the results go to the state file too."""
+        """Grades ``exercises`` now, as their files are saved; the results go to the state file too.
+
+        An untouched stub needs no runner: its checks read "not started" (``Checkout.untouched_stub_result``).
+        """
+        results = {}
+        for exercise in exercises:
+            stub = self.checkout.untouched_stub_result(exercise)
+            if stub is not None:
+                results[exercise] = stub
+        others = [exercise for exercise in exercises if exercise not in results]
+        if others:
+            results.update(self._grade_on_runner(others, on_event))
+        return {exercise: results[exercise] for exercise in exercises}
+
+    def _grade_on_runner(self, exercises, on_event) -> dict[str, ExerciseResult]:
         modules, digests = {}, {}
         for exercise in exercises:
             # Read once: the result is remembered under the digest of exactly what was graded.

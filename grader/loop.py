@@ -1,11 +1,15 @@
 """The learner's commands: ``python -m grader watch``, ``list``, ``hint`` and ``reset``.
 
-``watch`` is the loop a learner keeps open in a terminal, as with rustlings:
-it grades the exercise they are on every time a file in ``exercises/`` is
-saved, shows one line per check and the first failure in full, and moves on
-when an exercise reaches full marks. TensorFlow and the checks stay loaded in
-one warm runner (``grader/runner.py``), so a save of a quick exercise is
-graded in a second or two.
+``watch [EXERCISE]`` is the loop a learner keeps open in a terminal, as with
+rustlings: it shows the exercise they are on (or the one they name), grades
+it every time its file in ``exercises/`` is saved, shows one line per check
+and the first failure in full, and moves on when the exercise reaches full
+marks. Its first screen needs no grading when the exercise is an untouched
+stub or was graded as it is before; the other exercises are graded
+afterwards, in the background, whenever the learner is not waiting for a
+grade. TensorFlow and the checks stay loaded in one warm runner
+(``grader/runner.py``), so a save of a quick exercise is graded in a second
+or two.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from grader.learner import (
     check_exercise,
     current_exercise,
     declared_max_points,
-    exercise_hint,
     find_current,
+    hint_ladder,
 )
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "not started": "·", "timed out": "⧗", "error": "!", "not run": "-",
@@ -36,6 +40,7 @@ SYMBOLS = {"passed": "✓", "failed": "✗", "not started": "·", "timed out": "
 ASCII_SYMBOLS = {"passed": "+", "failed": "x", "not started": ".", "timed out": "T", "error": "!", "not run": "-",
                  "skipped": "-"}
 MESSAGE_LINES = 30  # of the first failure's message shown in the watch
+WATCHER_READY_SECONDS = 5.0  # the longest the first screen waits for the file watcher
 
 
 # --------------------------------------------------------------------------- text
@@ -51,14 +56,19 @@ def points(value: float) -> str:
     return f"{value:g}"
 
 
-def progress_line(results: dict[str, ExerciseResult], width: int = 28) -> str:
-    """``Progress: [#####---] 2/7 exercises done · 44/166 points`` (exercises not graded yet count as 0)."""
+def progress_line(results: dict[str, ExerciseResult], width: int = 28, grading=()) -> str:
+    """``Progress: [#####---] 2/7 exercises done · 44/166 points`` (exercises not graded yet count as 0).
+
+    Args:
+        grading: the exercises still being graded in the background, named at the end.
+    """
     done = sum(result.done for result in results.values())
     got = sum(result.points for result in results.values())
     best = sum(results[e].max_points if e in results else declared_max_points(e) for e in EXERCISES)
     filled = round(width * done / len(EXERCISES))
     known = f" · {points(got)}/{points(best)} points" if best else ""
-    return f"Progress: [{'#' * filled}{'-' * (width - filled)}] {done}/{len(EXERCISES)} exercises done{known}"
+    pending = f" ({', '.join(grading)}: grading in the background)" if grading else ""
+    return f"Progress: [{'#' * filled}{'-' * (width - filled)}] {done}/{len(EXERCISES)} exercises done{known}{pending}"
 
 
 def exercise_lines(checkout: Checkout, result: ExerciseResult, stream=None) -> list[str]:
@@ -77,8 +87,15 @@ def exercise_lines(checkout: Checkout, result: ExerciseResult, stream=None) -> l
     return lines
 
 
-def failure_lines(result: ExerciseResult, limit: int = MESSAGE_LINES) -> list[str]:
-    """The first failing check's whole message, and the exercise's hint."""
+def failure_lines(result: ExerciseResult, hint: str | None = None, label: str = "Hint",
+                  limit: int = MESSAGE_LINES) -> list[str]:
+    """The first failing check's whole message, and the hint for its task.
+
+    Args:
+        hint: the hint to show; by default the first step of the task's ladder (``python -m grader hint``'s
+            first answer), or the exercise's hint if the task has no ladder.
+        label: what the hint line starts with ("Hint 2 of 3").
+    """
     check = result.first_failing()
     if check is None or result.error:
         return []
@@ -87,9 +104,9 @@ def failure_lines(result: ExerciseResult, limit: int = MESSAGE_LINES) -> list[st
         message = [*message[:limit], f"… ({len(message) - limit} more lines: pytest checks/test_{result.exercise}.py)"]
     task = f" (task `{check['task']}`)" if check["task"] else ""
     lines = [f"First to fix{task}: \"{check['name']}\" {check['status']}", *("  " + line for line in message)]
-    hint = result.hint or exercise_hint(result.exercise)
+    hint = hint if hint is not None else hint_ladder(result.exercise, check["task"])[0]
     if hint:
-        lines += ["", f"Hint: {hint}"]
+        lines += ["", f"{label}: {hint}"]
     return lines
 
 
@@ -135,10 +152,12 @@ def list_command(args) -> int:
     checkout = Checkout.open(args.target)
     grader = LearnerGrader(checkout)
     try:
-        stale = [e for e in EXERCISES if checkout.cached(e, grader.course) is None]
+        known = grader.known(EXERCISES)
+        stale = [e for e in EXERCISES if e not in known]
         if stale:
-            print(f"grading {', '.join(stale)} (saved since the last grade)…", file=sys.stderr, flush=True)
-        results = grader.results(EXERCISES)
+            print(f"grading {', '.join(stale)} (not graded since the last change to the file or the checks)…",
+                  file=sys.stderr, flush=True)
+        results = grader.results(EXERCISES)  # in course order
     finally:
         grader.stop()
     for line in list_lines(checkout, results):
@@ -208,7 +227,14 @@ def wrapped(lines: list[str], width: int) -> list[str]:
 
 
 class Watch:
-    """The watch loop: events (saves, keys, grades) go through one queue, the screen is redrawn per grade."""
+    """The watch loop: events (saves, keys, grades) go through one queue, the screen is redrawn per grade.
+
+    What the learner waits for comes first: the exercise on screen is graded
+    (or read from the state file) before the screen is drawn; the other
+    exercises that need grading are graded afterwards, one at a time, while
+    the queue is empty, and any save or key stops such a background grade
+    (it is taken up again later).
+    """
 
     def __init__(self, checkout: Checkout, out=None, interactive: bool | None = None):
         self.checkout = checkout
@@ -218,8 +244,10 @@ class Watch:
         self.grader = LearnerGrader(checkout)
         self.events: "queue.Queue[tuple[str, object]]" = queue.Queue()
         self.stop_watching = threading.Event()
+        self.watching = threading.Event()  # set once the file watcher is in place: no save is missed after it
         self.results: dict[str, ExerciseResult] = {}
         self.current: str | None = None
+        self.background: list[str] = []  # exercises to grade while the learner waits for nothing, first first
         self.notes: list[str] = []
         self.status = ""
         self.ticking = False  # while a grading's status line is kept up to date
@@ -246,16 +274,7 @@ class Watch:
     def redraw(self) -> None:
         if self.tty:
             self.out.write("\x1b[2J\x1b[H")
-        lines = [progress_line(self.results), ""]
-        if self.current is None:
-            lines += ["Every exercise is done: all checks pass. Well done!", ""]
-        else:
-            result = self.results[self.current]
-            lines += exercise_lines(self.checkout, result, self.out)
-            failure = failure_lines(result)
-            if failure:
-                lines += ["", *failure]
-            lines.append("")
+        lines = [progress_line(self.results, grading=self.background), "", *self.exercise_screen(), ""]
         lines += self.notes
         self.notes = []
         keys = " · h: next hint · l: list · r: grade again · q: quit (then Enter)" if self.interactive else ""
@@ -264,18 +283,41 @@ class Watch:
             lines = wrapped(lines, shutil.get_terminal_size((100, 24)).columns - 1)
         self.write("\n".join(lines))
 
+    def exercise_screen(self) -> list[str]:
+        """The exercise on screen: its checks, then its first failure and hint (or that it is done)."""
+        if self.current is None:
+            return [f"Every exercise is done: all {len(EXERCISES)} are at full marks, every check passes. Well done!"]
+        result = self.results.get(self.current)
+        if result is None:  # its grading was stopped by a new save, which is graded next
+            return [f"Exercise {number(self.current)}: {self.current} ({self.checkout.shown(self.current)}) · grading…"]
+        lines = exercise_lines(self.checkout, result, self.out)
+        check = result.first_failing()
+        if check is not None and not result.error:
+            step, steps, hint = self.checkout.hint_reached(self.current, check["task"])
+            kind = f", {HINT_STEPS[step - 1]}" if steps == len(HINT_STEPS) else ""
+            more = " (h: the next step)" if step < steps and self.interactive else ""
+            label = f"Hint {step} of {steps}{kind}{more}" if steps > 1 else "Hint"
+            return [*lines, "", *failure_lines(result, hint, label)]
+        if result.done:
+            return [*lines, "", "Full marks: every check passes."]
+        return lines
+
     # ------------------------------------------------------------- grading
-    def grade(self, exercise: str) -> ExerciseResult | None:
+    def grade(self, exercise: str, background: bool = False) -> ExerciseResult | None:
         """Grades ``exercise`` now, showing which check runs.
 
-        Returns None, without a result, when a new save of the same file
-        arrives meanwhile: the grading is stopped (its runner with it, a new
-        one starts) and the save, left in the queue, is graded next.
+        Returns None, without a result, when it is stopped: by a new save of
+        the same file (the save, left in the queue, is graded next), or for a
+        background grade, by any save or key (the exercise goes back to the
+        front of the background queue). Stopping a grade stops its runner; a
+        new one starts.
         """
         outcome: dict[str, ExerciseResult] = {}
+        if exercise in self.background:
+            self.background.remove(exercise)
         # Started here, not in the thread: a runner dies with the thread that started it (PR_SET_PDEATHSIG).
         self.grader.start()
-        thread = threading.Thread(target=lambda: outcome.update(self._grade(exercise)), daemon=True)
+        thread = threading.Thread(target=lambda: outcome.update(self._grade(exercise, background)), daemon=True)
         thread.start()
         others = []
         cancelled = False
@@ -285,114 +327,192 @@ class Watch:
             except queue.Empty:
                 continue
             others.append((kind, value))
-            if kind == "saved" and exercise in value and not cancelled:
+            wanted = kind in ("saved", "key") if background else kind == "saved" and exercise in value
+            if wanted and not cancelled:
                 cancelled = True
                 self.grader.stop()
         thread.join()
         for event in others:
             self.events.put(event)
-        if cancelled:
-            self.notes.append(f"{self.checkout.shown(exercise)} was saved again while it was graded: "
-                              "grading the new version.")
+        if cancelled:  # its answer is the stopped runner's error: not a result of the learner's file
+            if background:
+                self.background.insert(0, exercise)
+            else:
+                self.notes.append(f"{self.checkout.shown(exercise)} was saved again while it was graded: "
+                                  "grading the new version.")
             return None
+        self.results[exercise] = outcome[exercise]
         return outcome[exercise]
 
-    def _grade(self, exercise: str) -> dict[str, ExerciseResult]:
+    def _grade(self, exercise: str, background: bool) -> dict[str, ExerciseResult]:
         started = time.monotonic()
         running = {"name": "", "index": 0, "count": 0, "since": started}
+        where = f"{self.checkout.shown(exercise)}{' (in the background)' if background else ''}"
 
         def on_event(event: dict) -> None:
             if event["event"] == "start":
                 running.update(name=event["name"], index=event["index"], count=event["count"],
                                since=time.monotonic())
-            self.show_status(self._status_text(exercise, running, started))
+            self.show_status(self._status_text(where, running, started))
 
-        ticker = threading.Thread(target=self._tick, args=(exercise, running, started), daemon=True)
+        ticker = threading.Thread(target=self._tick, args=(where, running, started), daemon=True)
         self.ticking = True
         ticker.start()
         try:
-            self.show_status(f"grading {self.checkout.shown(exercise)}…")
+            self.show_status(f"grading {where}…")
             result = self.grader.grade([exercise], on_event=on_event)[exercise]
         finally:
             self.ticking = False
             ticker.join()
             self.clear_status()
-        self.results[exercise] = result
         return {exercise: result}
 
-    def _status_text(self, exercise: str, running: dict, started: float) -> str:
+    @staticmethod
+    def _status_text(where: str, running: dict, started: float) -> str:
         now = time.monotonic()
         if not running["count"]:
-            return f"grading {self.checkout.shown(exercise)}… {now - started:.0f} s"
-        return (f"grading {self.checkout.shown(exercise)}: check {running['index']}/{running['count']} "
-                f"\"{running['name']}\" {now - running['since']:.0f} s")
+            return f"grading {where}… {now - started:.0f} s"
+        return f"grading {where}: check {running['index']}/{running['count']} \"{running['name']}\" " \
+               f"{now - running['since']:.0f} s"
 
-    def _tick(self, exercise: str, running: dict, started: float) -> None:
+    def _tick(self, where: str, running: dict, started: float) -> None:
         """Keeps the status line's seconds moving while a long check runs."""
         while self.ticking:
             time.sleep(0.5)
             if self.ticking and time.monotonic() - running["since"] >= 2:
-                self.show_status(self._status_text(exercise, running, started))
+                self.show_status(self._status_text(where, running, started))
 
-    def locate(self) -> None:
-        """Sets the exercise the learner is on, grading in course order only what changed since its last grade."""
-        self.current, found = find_current(self.grader)
-        self.results.update(found)
+    def result_of(self, exercise: str) -> ExerciseResult | None:
+        """``exercise``'s result: known already, or graded now (None if a new save stopped that)."""
+        return self.results.get(exercise) or self.grade(exercise)
 
-    def settle(self) -> None:
-        """Finds the exercise the learner is on and shows it."""
-        self.locate()
-        if self.current is not None and self.checkout.cached(self.current, self.grader.course) is None:
-            self.grade(self.current)
+    # ------------------------------------------------------------- where the learner is
+    def settle(self, start: str | None = None) -> None:
+        """Shows ``start``, or else the first exercise not at full marks; queues the others' grading.
+
+        Only what the first screen shows is graded before it: the exercise on
+        screen, if neither an untouched stub nor in the state file as saved.
+        """
+        self.results.update(self.grader.known(EXERCISES))
+        self.current = start or next((e for e in EXERCISES if e not in self.results or not self.results[e].done),
+                                     None)
+        self.background = [e for e in EXERCISES if e not in self.results and e != self.current]
+        if self.current is not None:
+            result = self.result_of(self.current)
+            if result is not None and result.done and start is None:
+                self.move_on(announce=False)
         self.redraw()
+
+    def move_on(self, announce: bool = True) -> None:
+        """After the exercise on screen reached full marks: the next one after it (in course order) that is not.
+
+        Exercises not graded yet are graded on the way; when every exercise
+        is at full marks, the screen says so.
+        """
+        done = self.current
+        after = EXERCISES.index(done) + 1
+        for exercise in (*EXERCISES[after:], *EXERCISES[:after - 1]):
+            result = self.result_of(exercise)
+            if result is None:
+                return  # a new save stopped its grading: that save comes next
+            if not result.done:
+                self.current = exercise
+                if announce:
+                    self.notes.append(f"Exercise {number(done)} ({done}) is done: full marks! "
+                                      f"Next: exercise {number(exercise)} ({exercise}).")
+                return
+        self.current = None
+        if announce:
+            self.notes.append(f"Exercise {number(done)} ({done}) is done: full marks! That was the last one.")
 
     def on_saved(self, exercises: list[str]) -> None:
-        for exercise in exercises:
-            if exercise == self.current or self.current is None or EXERCISES.index(exercise) < EXERCISES.index(self.current):
-                if self.grade(exercise) is None:
-                    return  # saved again meanwhile: that save is next in the queue
-        previous = self.current
-        if previous is not None and previous in self.results and self.results[previous].done:
-            self.notes.append(f"Exercise {EXERCISES.index(previous) + 1} ({previous}) is done: full marks! "
-                              "On to the next one.")
-        later = [e for e in exercises if self.current is not None and EXERCISES.index(e) > EXERCISES.index(self.current)]
-        for exercise in later:
-            self.notes.append(f"Saved {self.checkout.shown(exercise)}: it will be graded when you reach it "
-                              f"(`pytest checks/test_{exercise}.py` grades it now).")
-        self.locate()
+        """Grades the saved exercises: the one on screen first; another one saved alone comes on screen."""
+        if self.current in exercises:
+            before = self.results.get(self.current)
+            result = self.grade(self.current)
+            if result is None:
+                return  # saved again meanwhile: that save is next in the queue
+            for exercise in reversed([e for e in exercises if e != self.current]):
+                if exercise in self.background:
+                    self.background.remove(exercise)
+                self.background.insert(0, exercise)
+            if result.done and not (before is not None and before.done):
+                self.move_on()
+        else:
+            graded = []
+            for exercise in exercises:
+                result = self.grade(exercise)
+                if result is None:
+                    return
+                graded.append(result)
+            unfinished = [result.exercise for result in graded if not result.done]
+            if unfinished:
+                self.current = unfinished[0]
+                self.notes.append(f"You saved {self.checkout.shown(self.current)}: it is on screen now.")
+            else:
+                self.notes += [f"Saved {self.checkout.shown(r.exercise)}: full marks." for r in graded]
         self.redraw()
 
+    def grade_in_background(self) -> None:
+        """Grades the first exercise of the background queue; redraws (the progress line) when the queue empties."""
+        if self.grade(self.background[0], background=True) is not None and not self.background:
+            self.redraw()
+
+    # ------------------------------------------------------------- keys
     def on_key(self, key: str) -> bool:
         """Handles a line typed in the watch; returns False to quit."""
         key = key.strip().lower()
         if key in ("q", "quit", "exit"):
             return False
-        if key in ("h", "hint") and self.current is not None:
-            result = self.results[self.current]
-            task = result.current_task()
-            step, steps, text = self.checkout.next_hint(self.current, task)
-            self.notes.append(f"Hint {step} of {steps} for `{task}`: {text}")
+        if key in ("h", "hint"):
+            note = self.hint_note()
+            self.notes += [note] if note else []
             self.redraw()
         elif key in ("l", "list"):
-            self.results.update(self.grader.results(EXERCISES))
-            self.write("\n".join(list_lines(self.checkout, self.results)))
+            for exercise in EXERCISES:
+                if self.result_of(exercise) is None:
+                    return True  # a new save stopped the grading: it comes next, the list can wait
+            self.write("\n".join(list_lines(self.checkout, {e: self.results[e] for e in EXERCISES})))
         elif key in ("r", ""):
-            if self.current is not None:
-                self.grade(self.current)
-            self.locate()
-            self.redraw()
+            if self.current is None:
+                self.redraw()
+            else:
+                self.on_saved([self.current])
         return True
 
+    def hint_note(self) -> str | None:
+        """Moves the hint of the task on screen one step on (its Hint line shows it), or says why it cannot."""
+        if self.current is None:
+            return "Every exercise is at full marks: no hint needed. Well done!"
+        result = self.results.get(self.current)
+        if result is None:
+            return f"{self.checkout.shown(self.current)} is being graded: ask again once its checks are on screen."
+        if result.done:
+            return (f"Exercise {number(self.current)} ({self.current}) is done: every check passes, no hint needed. "
+                    f"`python -m grader hint EXERCISE` gives one for another exercise.")
+        task = result.current_task()
+        shown, steps, _ = self.checkout.hint_reached(self.current, task)
+        if shown >= steps:
+            return f"The Hint line shows the last step of the hint for `{task}`."
+        step = 0
+        while step <= shown:  # the first step is on screen before any is asked for
+            step, steps, _ = self.checkout.next_hint(self.current, task)
+        return None
+
     # ------------------------------------------------------------- the loop
-    def run(self) -> int:
-        self.write("Starting the grader (TensorFlow and the checks load once, a few seconds)…")
+    def run(self, start: str | None = None) -> int:
+        self.write("Starting the watch (the grader loads TensorFlow and the checks once, in the background)…")
         self.grader.start()
         threading.Thread(target=self._watch_files, daemon=True).start()
         if self.interactive:
             threading.Thread(target=self._read_keys, daemon=True).start()
+        self.watching.wait(WATCHER_READY_SECONDS)  # the first screen says "save a file": a save must count then
         try:
-            self.settle()
+            self.settle(start)
             while True:
+                if self.background and self.events.empty():
+                    self.grade_in_background()
+                    continue
                 kind, value = self.events.get()
                 if kind == "saved":
                     saved = set(value)
@@ -428,15 +548,18 @@ class Watch:
             return path.parent == self.checkout.folder and path.suffix == ".py" and path.stem in EXERCISES
 
         try:
+            # Every 0.1 s without a change it yields an empty set: the first yield tells that it is watching.
             for changes in watchfiles.watch(self.checkout.folder, watch_filter=exercise_file, debounce=300,
                                             step=50, stop_event=self.stop_watching, raise_interrupt=False,
-                                            recursive=False):
+                                            recursive=False, rust_timeout=100, yield_on_timeout=True):
+                self.watching.set()
                 saved = sorted({Path(path).stem for change, path in changes
                                 if change != watchfiles.Change.deleted})
                 if saved:
                     self.events.put(("saved", saved))
         except Exception as error:  # noqa: BLE001 - reported by the loop, which then ends
             self.events.put(("watcher failed", f"{type(error).__name__}: {error}"))
+            self.watching.set()
 
     def _read_keys(self) -> None:
         for line in sys.stdin:
@@ -444,8 +567,14 @@ class Watch:
         self.events.put(("stdin closed", None))
 
 
+def number(exercise: str) -> int:
+    """The exercise's number in the course (1 for the first)."""
+    return EXERCISES.index(exercise) + 1
+
+
 def watch_command(args) -> int:
-    return Watch(Checkout.open(args.target)).run()
+    start = check_exercise(args.exercise) if args.exercise else None  # an unknown name stops here: exit status 2
+    return Watch(Checkout.open(args.target)).run(start)
 
 
 # --------------------------------------------------------------------------- commands
@@ -456,10 +585,12 @@ def add_commands(commands) -> None:
     target_help = "the folder of your modules (default: exercises, or CHECKS_TARGET)"
     watch = commands.add_parser(
         "watch", help="grade the exercise you are on every time you save a file (keep it open while you work)",
-        description="Grades the exercise you are on (the first one not at full marks) every time a file in "
-        "exercises/ is saved: one line per check, the first failure in full, and a hint. It moves on when "
-        "an exercise reaches full marks. Type h, l, r or q and Enter for a hint, the list, a new grade, or "
-        "to quit.")
+        description="Shows EXERCISE (default: the first one not at full marks) and grades it every time its "
+        "file in exercises/ is saved: one line per check, the first failure in full, and a hint. It moves on "
+        "when the exercise reaches full marks; a save of another exercise's file brings that one on screen. "
+        "Type h, l, r or q and Enter for a hint, the list, a new grade, or to quit.")
+    watch.add_argument("exercise", nargs="?", metavar="EXERCISE",
+                       help=f"the exercise to start on ({', '.join(EXERCISES)}); default: the one you are on")
     watch.add_argument("--target", metavar="FOLDER", help=target_help)
     watch.set_defaults(run=_guarded(watch_command))
     listing = commands.add_parser("list", help="every exercise and task with its state and points, and the next step")

@@ -38,6 +38,7 @@ if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the bac
 
 from grader import course, results, stubgen
 from grader.engine import Engine
+from grader.runner import limit_grader_memory
 from grader.transport import clean_text
 from grader.verdicts import (
     CheckFailure,
@@ -91,11 +92,18 @@ def pytest_addoption(parser):
         help="write exercism v3 / GitHub Classroom results here",
     )
     group.addoption(
+        "--classroom-json-dir",
+        default=None,
+        metavar="DIR",
+        help="write exercism v3 results one exercise at a time, DIR/NAME.json, each cut to fit one "
+        "GitHub Actions step output (the release's Classroom workflow)",
+    )
+    group.addoption(
         "--all-failures",
         action="store_true",
         default=False,
         help="print every failing check's message; by default only those of the exercise you are on "
-        "(checks not started yet are only counted in the table)",
+        "(checks not started yet are never printed: they are counted as 'not started')",
     )
     group.addoption(
         "--grade-untouched-stubs",
@@ -138,10 +146,20 @@ def pytest_addoption(parser):
         metavar="SECONDS",
         help=f"time limit of each check (default {DEFAULT_CHECK_TIMEOUT:g} s, more for checks that train)",
     )
+    group.addoption(
+        "--grader-memory-gb",
+        type=float,
+        default=None,
+        metavar="GB",
+        help="address-space limit of this grading process itself, not its workers (Linux; default none; "
+        "python -m grader grade sets 8)",
+    )
 
 
 def pytest_configure(config):
+    config.stash[RUN_STARTED] = time.monotonic()  # the run's deadline counts from here (engine_of)
     config.addinivalue_line("markers", "points(n, task=None, timeout=None): points the check is worth")
+    limit_grader_memory(config.getoption("--grader-memory-gb"))
     target = config.getoption("--target") or os.environ.get("CHECKS_TARGET") or "exercises"
     try:
         target_dir = course.resolve_target(target)
@@ -168,16 +186,21 @@ def pytest_configure(config):
         target=config.stash[TARGET_LABEL],
         gradescope_path=config.getoption("--gradescope-json"),
         classroom_path=config.getoption("--classroom-json"),
+        classroom_dir=config.getoption("--classroom-json-dir"),
     )
     config.stash[GRADEBOOK] = book
     config.stash[TARGET_DIR] = target_dir
-    if book.gradescope_path or book.classroom_path:
+    if book.gradescope_path or book.classroom_path or book.classroom_dir:
         # Read from the checks files' syntax (milliseconds), so that a run killed while collecting reads 0 of the
         # real maximum; unknown (0) when an option selects checks in a way only collection can tell.
         selecting = any(config.getoption(name) for name in ("keyword", "markexpr", "deselect", "ignore", "ignore_glob"))
         if not selecting:
             book.expected_max_score = results.declared_points(config.args, config.invocation_params.dir)
+            book.expected_points = results.declared_points_by_exercise(config.args, config.invocation_params.dir)
     book.write_placeholder()
+    # Warnings come from the grader's own process (Keras', while it reads a learner's model back), never from
+    # the learner's code: shown and counted only on request (-rw, or with --show-traceback).
+    config.stash[SHOW_WARNINGS] = "w" in (config.option.reportchars or "") or config.getoption("--show-traceback")
     if not config.getoption("--show-traceback"):
         config.option.reportchars = ""  # the score table below replaces pytest's short summary
     keep_terminal(config)
@@ -188,17 +211,23 @@ TARGET_DIR = pytest.StashKey["object"]()
 ENGINE = pytest.StashKey["Engine"]()
 TARGET_LABEL = pytest.StashKey[str]()
 SEED = pytest.StashKey[int]()
+SHOW_WARNINGS = pytest.StashKey[bool]()
 
 
 def engine_of(config) -> Engine:
     """The run's engine, started on first use (after pytest has made its temporary folder)."""
     engine = config.stash.get(ENGINE, None)
     if engine is None:
-        engine = config.stash[ENGINE] = Engine(
-            shared_dirs=[config._tmp_path_factory.getbasetemp()],
-            run_seconds=config.getoption("--run-timeout") or DEFAULT_RUN_TIMEOUT,
-        )
+        run_seconds = config.getoption("--run-timeout") or DEFAULT_RUN_TIMEOUT
+        engine = config.stash[ENGINE] = Engine(shared_dirs=[config._tmp_path_factory.getbasetemp()],
+                                               run_seconds=run_seconds)
+        # From the run's start, not the engine's: collection (importing the checks) is part of the run, and an
+        # outside watchdog (python -m grader grade, a batch) counts from there too.
+        engine.run_deadline = min(engine.run_deadline, config.stash[RUN_STARTED] + run_seconds)
     return engine
+
+
+RUN_STARTED = pytest.StashKey[float]()
 
 
 def grading_seed(text: str | None) -> int:
@@ -239,6 +268,8 @@ def _fixed_seeds(request):
     np.random.seed(seed % 2**32)
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(seed % 2**32)
+    if "tensorflow" in sys.modules:  # training checks: the same seed gives the same weights, whatever the threads
+        sys.modules["tensorflow"].config.experimental.enable_op_determinism()
     yield
 
 
@@ -303,9 +334,14 @@ def pytest_runtest_setup(item):
 
     A submission may hold only some of the exercises; the checks of the
     others would otherwise build their data and reference models for nothing.
+    Past the run's deadline every check reads "not run" here, so that the run
+    ends soon after its deadline, well before the outside watchdog's.
     """
     if item.get_closest_marker("points") is None:
         return
+    engine = item.config.stash.get(ENGINE, None)
+    if engine is not None and time.monotonic() >= engine.run_deadline:  # not even the check's own set-up
+        raise RunDeadline(engine.run_seconds)
     name = exercise_name(item)
     module_file = item.config.stash[TARGET_DIR] / f"{name}.py"
     shown = f"{item.config.stash[TARGET_LABEL]}/{name}.py"
@@ -317,14 +353,23 @@ def pytest_runtest_setup(item):
 
 
 def pytest_report_teststatus(report, config):
-    """A check stopped in its setup by the learner's module (missing, not importable, not started) failed.
+    """pytest's letter, word and count of a check agree with the score table.
 
-    pytest would count it as an error of the check itself ("E", "ERROR at setup").
+    A check whose function still raises NotImplementedError is "not started"
+    (letter ``n``, counted as "N not started" on pytest's last line), not
+    failed. Its report stays a failure, so that the exit status stays
+    non-zero below full marks. A check stopped in its setup (by the learner's
+    module, missing or not importable, or by the run's deadline) failed, as
+    the table counts it: pytest would count it as an error of the check
+    itself ("E", "ERROR at setup").
     """
-    if report.when == "setup" and report.failed:
-        check = config.stash[GRADEBOOK].checks.get(report.nodeid)
-        if check is not None and (check.status == "not started" or check.import_error):
-            return "failed", "F", "FAILED"
+    if not report.failed or report.when not in ("setup", "call"):
+        return None
+    check = config.stash[GRADEBOOK].checks.get(report.nodeid)
+    if check is not None and check.status == "not started":
+        return "not started", "n", ("NOT STARTED", {"yellow": True})
+    if check is not None and report.when == "setup":
+        return "failed", "F", "FAILED"
     return None
 
 
@@ -344,7 +389,7 @@ def pytest_runtest_protocol(item, nextitem):
     """Gives each check its time limit for calls into student code (setup and call together)."""
     engine = engine_of(item.config)
     engine.printed()  # what earlier checks printed is theirs
-    engine.begin_check(item.stash.get(CHECK_SECONDS, DEFAULT_CHECK_TIMEOUT))
+    engine.begin_check(item.stash.get(CHECK_SECONDS, DEFAULT_CHECK_TIMEOUT), seed=item_seed(item.config, item.nodeid))
     notice = SlowCheckNotice.start(item)
     try:
         return (yield)
@@ -462,8 +507,20 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+MESSAGE_LIMIT = 10_000
+
+
 def verdict(excinfo, book, item) -> tuple[str, str]:
-    """The status and learner-facing message of a check that did not pass."""
+    """The status and learner-facing message of a check that did not pass.
+
+    Every message may quote the learner's text (a layer's name, an exception's): terminal control characters
+    are replaced, so that no message can move the cursor or draw over the score table.
+    """
+    status, message = _verdict(excinfo, book, item)
+    return status, clean_text(message, MESSAGE_LIMIT)
+
+
+def _verdict(excinfo, book, item) -> tuple[str, str]:
     if excinfo is None:
         return "error", "the check did not run."
     error = excinfo.value
@@ -516,9 +573,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     pytest's last line still include every check.
     """
     book = config.stash[GRADEBOOK]
-    if not config.getoption("--show-traceback"):
-        # Warnings of the grader's own process (Keras', while rebuilding a model) are not the learner's.
+    if not config.stash.get(SHOW_WARNINGS, False):
+        # Warnings of the grader's own process (Keras', while rebuilding a model) are not the learner's:
+        # neither their section nor their count on the last line.
         terminalreporter.reportchars = terminalreporter.reportchars.replace("w", "")
+        terminalreporter.stats.pop("warnings", None)
     hidden = {}
     if book.checks and not config.getoption("--all-failures"):
         hidden = _hide_other_failures(terminalreporter.stats, book)
@@ -541,8 +600,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def _hide_other_failures(stats: dict, book) -> dict[str, list]:
     """Takes out of ``stats`` the failed reports to keep quiet; returns them by kind.
 
-    Kept: the failures of the first exercise that is not at full marks, except
-    its checks not started yet (the table counts those).
+    Kept: the failures of the first exercise that is not at full marks (checks
+    not started are not among them: ``pytest_report_teststatus``).
     """
     current = book.current_exercise()
     hidden = {}

@@ -22,11 +22,16 @@ their ``max_score`` (a "grading run" entry that reports a crash is worth 0 of
 importing them) and again once the checks are collected (with every check, not
 run). A run that dies half-way (killed, out of memory) thus leaves a file that
 reads 0 of the real maximum instead of a stale or missing one.
+
+For GitHub Classroom the exercism file can also be written one exercise at a
+time (``classroom_dir``: ``DIR/NAME.json``), each cut to fit a step output
+that its reporter reads from one environment variable (``classroom_part``).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import json
 import math
@@ -44,6 +49,11 @@ PLACEHOLDER_CRASH = "the grading run started but did not finish (it crashed or w
 NOT_RUN = "not run: the grading run stopped before this check ran."
 TEST_CODE_LIMIT = 4_000  # characters of a check's source in the classroom file (the longest check has ~3,300)
 _DEF_LINE = re.compile(r"\s*(async\s+)?def\s")
+# Bytes of compact JSON in one exercise's classroom file: its base64 (4/3 as long) is at most 64 KiB, half the
+# 128 KiB that Linux allows one environment string (MAX_ARG_STRLEN), through which GitHub Classroom's reporter
+# reads it.
+CLASSROOM_PART_LIMIT = 48 * 1024
+CUT_NOTE = " [... cut to fit GitHub Classroom: the whole message is in the grading step's log]"
 
 
 @dataclass
@@ -70,11 +80,13 @@ class Gradebook:
     target: str
     gradescope_path: str | None = None
     classroom_path: str | None = None
+    classroom_dir: str | None = None  # one classroom file per exercise, DIR/NAME.json, each within the part limit
     checks: dict[str, CheckResult] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     # Points the checks files declare, known before collection; the maximum while no check is registered.
     expected_max_score: float | None = None
+    expected_points: dict[str, float] = field(default_factory=dict)  # the same per exercise (for classroom_dir)
     import_errors: dict[str, str] = field(default_factory=dict)  # module path -> its import error, as shown
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
 
@@ -174,10 +186,21 @@ class Gradebook:
         else:
             lines = [f"Next: {path}, {what}: \"{check.name}\" is {check.status}.",
                      f"      {check.message.splitlines()[0] if check.message else ''}"]
-        if exercise in self.hints:
-            lines.append(f"Hint: {self.hints[exercise]}")
+        hint = "" if check.import_error else self.task_hint(exercise, check.task)
+        if hint:
+            lines.append(f"Hint: {hint}")
         lines.append(f"Run only this exercise: pytest checks/test_{exercise}.py")
         return lines
+
+    def task_hint(self, exercise: str, task: str | None) -> str:
+        """The hint for ``task``: its ladder's first step, as ``python -m grader hint`` first gives it.
+
+        The exercise's own hint (``HINT`` in its checks file) when the task has no ladder.
+        """
+        from grader.learner import task_ladder
+
+        ladder = task_ladder(exercise, task)
+        return ladder[0] if ladder else self.hints.get(exercise, "")
 
     # ---------------------------------------------------------------- files
     def write_placeholder(self) -> None:
@@ -196,6 +219,9 @@ class Gradebook:
             _write_json(self.gradescope_path, self.gradescope(crash, duration, placeholder))
         if self.classroom_path:
             _write_json(self.classroom_path, self.classroom(crash))
+        if self.classroom_dir:
+            for exercise in self.exercises() or list(self.expected_points):
+                _write_json(os.path.join(self.classroom_dir, f"{exercise}.json"), self.classroom_part(crash, exercise))
 
     def _ordered(self) -> list[tuple[str, CheckResult]]:
         """Every check with its number, "exercise.check" (e.g. "1.5"), in course order."""
@@ -251,7 +277,7 @@ class Gradebook:
             parts.append(_fenced("\n".join(self.table_lines())))
         return "\n".join(parts).strip("\n")
 
-    def classroom(self, crash: str | None) -> dict:
+    def classroom(self, crash: str | None, exercise: str | None = None) -> dict:
         """exercism's results.json, version 3, as GitHub Classroom's reporter reads it.
 
         The top-level status is "error", with the reason in ``message``, when
@@ -259,28 +285,43 @@ class Gradebook:
         error, a missing file): the spec's "the tests did not run correctly".
         Every check is still listed with its score, so that in a run of several
         exercises the ones that could be imported keep their points.
+
+        Args:
+            crash: why the run did not finish, or None.
+            exercise: only this exercise's checks (a crash concerns them all, so each part reports it);
+                None: every check.
         """
-        tests = [self._classroom_test(check) for _, check in self._ordered()]
+        checks = [check for _, check in self._ordered() if exercise in (None, check.exercise)]
+        tests = [self._classroom_test(check) for check in checks]
         if crash:
             # line_no 0: the reporter prints no line for it; an empty test_code is not printed at all.
             tests.append({"name": "grading run", "status": "error", "message": crash, "test_code": "",
                           "line_no": 0, "score": 0.0, "max_score": 0.0})
-        problems = ([crash] if crash else []) + self.import_error_messages()
-        if not problems and not self.checks:
+        problems = ([crash] if crash else []) + self.import_error_messages(exercise)
+        if not problems and not checks:
             problems = ["no checks were collected, so nothing was graded."]
         if problems:
             status, message = "error", "\n\n".join(problems)
         else:
-            status = "pass" if all(c.status == "passed" for c in self.checks.values()) else "fail"
+            status = "pass" if all(c.status == "passed" for c in checks) else "fail"
             message = None
+        if exercise is None:
+            score, max_score = self.score, self.max_score
+        else:
+            score = math.fsum(c.score for c in checks)
+            max_score = math.fsum(c.points for c in checks) if checks else self.expected_points.get(exercise, 0.0)
         return {
             "version": 3,
             "status": status,
             "message": message,
-            "score": self.score,
-            "max_score": self.max_score,
+            "score": score,
+            "max_score": max_score,
             "tests": tests,
         }
+
+    def classroom_part(self, crash: str | None, exercise: str) -> dict:
+        """One exercise's classroom results, cut to ``CLASSROOM_PART_LIMIT`` (``fit_classroom``)."""
+        return fit_classroom(self.classroom(crash, exercise), CLASSROOM_PART_LIMIT)
 
     def _classroom_test(self, check: CheckResult) -> dict:
         """One check in the classroom file; ``task_id`` only when the check belongs to a task."""
@@ -300,17 +341,62 @@ class Gradebook:
             test["task_id"] = check.task_id
         return test
 
-    def import_error_messages(self) -> list[str]:
-        """One paragraph per module that could not be imported: its error and what that cost."""
+    def import_error_messages(self, exercise: str | None = None) -> list[str]:
+        """One paragraph per module that could not be imported: its error and what that cost.
+
+        Args:
+            exercise: only the modules that kept this exercise's checks from running; None: every module.
+        """
         messages = []
+        graded = [c for c in self.checks.values() if exercise in (None, c.exercise)]
         for module_path, error in self.import_errors.items():
-            stopped = [c for c in self.checks.values() if c.import_error == module_path]
-            others = len(self.checks) - len(stopped)
+            stopped = [c for c in graded if c.import_error == module_path]
+            if exercise is not None and not stopped:
+                continue
+            others = len(graded) - len(stopped)
             cost = f"None of its {len(stopped)} checks could run; they score 0."
             if others:
                 cost += f" The other {others} checks ran, and their scores count."
             messages.append(f"{error}\n{cost}")
         return messages
+
+
+def compact_json(payload: dict) -> str:
+    """The compact JSON that GitHub Classroom's runners hand to its reporter (in base64)."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def fit_classroom(result: dict, limit: int) -> dict:
+    """``result`` (an exercism v3 dict) with its texts cut until its compact JSON takes at most ``limit`` bytes.
+
+    Scores, statuses, names and line numbers never change. What goes first is
+    what the learner needs least: the code of the checks that passed, then
+    the code of every check (the reporter prints a check's code only when
+    there is some), then the messages, cut shorter and shorter (the grading
+    step prints each one whole in its log).
+
+    Returns:
+        ``result`` itself when it fits, otherwise a cut copy.
+    """
+    def fits(payload: dict) -> bool:
+        return len(compact_json(payload).encode("utf-8")) <= limit
+
+    if fits(result):
+        return result
+    cut = copy.deepcopy(result)
+    for keep_code in (lambda test: test["status"] != "pass", lambda test: False):
+        for test in cut["tests"]:
+            if not keep_code(test):
+                test["test_code"] = ""
+        if fits(cut):
+            return cut
+    for room in (2_000, 1_000, 400, 100, 0):
+        for holder in (cut, *cut["tests"]):
+            if holder["message"] and len(holder["message"]) > room:
+                holder["message"] = holder["message"][:room] + CUT_NOTE
+        if fits(cut):
+            return cut
+    return cut  # names and numbers only: the checks' own names, far below any limit here
 
 
 def check_source(function) -> tuple[int, str]:
@@ -344,13 +430,26 @@ def declared_points(arguments: list[str], base: Path) -> float | None:
     find: a node id argument, a missing path, a mark this reading cannot
     count (a computed number, parametrize, a class or module mark).
     """
+    per_file = _declared_per_file(arguments, base)
+    return None if per_file is None else math.fsum(per_file.values())
+
+
+def declared_points_by_exercise(arguments: list[str], base: Path) -> dict[str, float]:
+    """``declared_points`` per exercise (``checks/test_NAME.py`` holds NAME's checks); empty when unknown."""
+    per_file = _declared_per_file(arguments, base) or {}
+    return {file.stem.removeprefix("test_"): points for file, points in per_file.items()
+            if file.stem.removeprefix("test_") in EXERCISES}
+
+
+def _declared_per_file(arguments: list[str], base: Path) -> dict[Path, float] | None:
+    """The points each checks file among ``arguments`` declares, or None (see ``declared_points``)."""
     files = []
     for argument in arguments:
         path = base / argument  # an absolute argument stays as it is
         if "::" in argument or not path.exists():
             return None
         files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
-    total = 0.0
+    per_file = {}
     for file in files:
         try:
             tree = ast.parse(file.read_text(encoding="utf-8"))
@@ -359,8 +458,8 @@ def declared_points(arguments: list[str], base: Path) -> float | None:
         points = _file_points(tree)
         if points is None:
             return None
-        total += points
-    return total
+        per_file[file] = points
+    return per_file
 
 
 def _file_points(tree: ast.Module) -> float | None:
@@ -395,6 +494,26 @@ def _mark_name(decorator: ast.expr) -> str | None:
     if isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "mark":
         return target.attr
     return None
+
+
+def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_path=None, classroom_path=None,
+                     classroom_dir=None) -> None:
+    """Result files for a run that graded nothing: 0 of what ``checks`` declare, with ``reason`` as its crash.
+
+    Written by ``python -m grader grade`` when a submission cannot be read, or
+    when its run was killed past its deadline (before or after the run wrote
+    its own placeholder).
+
+    Args:
+        reason: why, for the learner.
+        checks: the checks files the run was to grade (pytest's arguments), relative to ``base``.
+        base: the folder ``checks`` are relative to.
+    """
+    book = Gradebook(target="", gradescope_path=gradescope_path, classroom_path=classroom_path,
+                     classroom_dir=classroom_dir)
+    book.expected_max_score = declared_points(checks, base)
+    book.expected_points = declared_points_by_exercise(checks, base)
+    book.write(crash=reason, duration=0.0)
 
 
 def _output(check: CheckResult) -> str:

@@ -12,14 +12,21 @@ workers (forked from one zygote the runner keeps, which holds no learner
 code), kills them all at its end, and only then reads its result files. What
 sessions share is the checks' own state (their reference results).
 
+Nothing one session does carries to the next: before each job the runner
+puts back what it saved when it was ready (``ProcessState``: Keras' settings
+and session, random states, NumPy's and Matplotlib's options, the
+environment, the working directory, and more). Settings a checks module
+makes as it is first imported (Matplotlib's backend) stay.
+
 Protocol: the controller (``grader/batch.py``) writes one job per line on the
-runner's stdin; the runner answers one line per job on the descriptor given
-on its command line. A job::
+runner's stdin; the runner answers ``{"ready": true}`` once it has imported
+what every session needs, then one line per job, on the descriptor given on
+its command line. A job::
 
     {"id": str, "modules": {NAME: base64 source}, "exercises": [NAME, ...],
      "options": {"check_timeout": float|None, "run_timeout": float|None,
                  "exitfirst": bool, "show_traceback": bool, "keyword": str|None,
-                 "run_untouched_stubs": bool (default true),
+                 "run_untouched_stubs": bool (default true), "grader_memory_gb": float|None,
                  "checks": ["exercise::check_function", ...]|None},
      "seed": str|None, "course": fingerprint, "label": how reports name the folder ("exercises"),
      "tmpdir": a folder for the job's temporary files, "results_dir": where its result files stay}
@@ -44,16 +51,30 @@ import base64
 import contextlib
 import json
 import os
+import random
 import shutil
+import signal
+import socket
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
+from typing import cast
 
 from grader.course import EXERCISES, ROOT, course_fingerprint
 
 MAX_JOBS = 100  # a fresh runner after this many, so that memory the checks keep cannot grow without bound
 MAX_RSS_BYTES = 6 * 2**30
+# A runner whose address space nears its limit (--grader-memory-gb) retires before an honest session meets it.
+ADDRESS_SPACE_RETIRE_SHARE = 0.75
+# Of the grading process itself (not its workers: each has its own limit), for `python -m grader grade` and
+# batch runners. The grading process of a full reference run (2a754e3, `python -m grader grade solutions`)
+# peaked at 3.4 GiB of address space (TensorFlow reserves much it never touches) and 2.0 GiB resident.
+GRADER_MEMORY_GB = 8.0
+# Beyond a run's deadline (--run-timeout), the time its grading process has to write the results before an
+# outside watchdog kills it (`python -m grader grade`, each batch job).
+WATCHDOG_GRACE_SECONDS = 20.0
 OUTPUT_LIMIT = 200_000  # characters of a session's printed output sent back
 RUNNER_COURSE: list[str | None] = [None]
 
@@ -67,18 +88,20 @@ def serve(reply_fd: int) -> None:
     _die_with_parent()
     RUNNER_COURSE[0] = course_fingerprint()  # the checks as this runner loads them, not as they may be edited later
     _warm_up()
+    saved = ProcessState()
     replies = os.fdopen(reply_fd, "w", buffering=1)
+    replies.write(json.dumps({"ready": True}) + "\n")  # the controller's clock for the first job starts here
     try:
         for done, line in enumerate(sys.stdin, start=1):
             job = json.loads(line)
+            saved.restore()
             answer = grade_job(job, replies if job.get("events") else None)
-            answer["retire"] = done >= MAX_JOBS or _rss_bytes() > MAX_RSS_BYTES
+            answer["retire"] = done >= MAX_JOBS or _rss_bytes() > MAX_RSS_BYTES or _near_address_space_limit()
             replies.write(json.dumps(answer) + "\n")
             if answer["retire"]:
                 return
     finally:
-        if Engine._kept_zygote is not None:
-            Engine._kept_zygote.stop()
+        Engine.drop_kept_zygote()  # and its folder
 
 
 def _die_with_parent() -> None:
@@ -95,8 +118,85 @@ def _die_with_parent() -> None:
 def _warm_up() -> None:
     """Imports what every session needs, once."""
     import keras  # noqa: F401
+    import matplotlib  # noqa: F401
     import pytest  # noqa: F401
     import tensorflow  # noqa: F401
+
+
+class ProcessState:
+    """What a grading session may change in its process and the next session would inherit.
+
+    Saved as it is made (once, when the runner is ready); ``restore`` before each job.
+    Cheap (0.15 ms in all, measured in a process with TensorFlow): Keras'
+    session is cleared without a garbage collection.
+    """
+
+    SIGNALS = ("SIGALRM", "SIGINT", "SIGTERM")
+    # keras.config getter -> setter; those of later Keras versions only where they exist.
+    KERAS_SETTINGS = {"epsilon": "set_epsilon", "floatx": "set_floatx", "image_data_format": "set_image_data_format",
+                      "max_epochs": "set_max_epochs", "max_steps_per_epoch": "set_max_steps_per_epoch"}
+
+    def __init__(self):
+        import keras
+        import matplotlib
+        import numpy as np
+
+        self.environ = dict(os.environ)
+        self.cwd = os.getcwd()
+        self.umask = os.umask(0o077)
+        os.umask(self.umask)
+        self.sys_path = list(sys.path)
+        self.recursion_limit = sys.getrecursionlimit()
+        self.warning_filters = list(warnings.filters)
+        self.socket_timeout = socket.getdefaulttimeout()
+        self.tempdir = tempfile.tempdir
+        self.signal_handlers = {name: signal.getsignal(getattr(signal, name)) for name in self.SIGNALS
+                                if hasattr(signal, name)}
+        self.random_state = random.getstate()
+        self.numpy_random_state = np.random.get_state()
+        self.numpy_print_options = np.get_printoptions()
+        self.numpy_errors = np.geterr()
+        # The backend stays as the checks modules chose it (`matplotlib.use("Agg")` at their import).
+        self.rc_params = {key: value for key, value in matplotlib.rcParams.items() if key != "backend"}
+        self.keras_config = {name: getattr(keras.config, name)() for name in self.KERAS_SETTINGS
+                             if hasattr(keras.config, name)}
+        self.memory_limit = _address_space_limit()
+
+    def restore(self) -> None:
+        """Puts every saved part back."""
+        import keras
+        import matplotlib
+        import numpy as np
+
+        for name in set(os.environ) - set(self.environ):
+            del os.environ[name]
+        for name, value in self.environ.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        os.chdir(self.cwd)
+        os.umask(self.umask)
+        sys.path[:] = self.sys_path
+        sys.setrecursionlimit(self.recursion_limit)
+        warnings.resetwarnings()  # empties the filters and drops the decisions cached for the old ones
+        cast(list, warnings.filters).extend(self.warning_filters)
+        socket.setdefaulttimeout(self.socket_timeout)
+        tempfile.tempdir = self.tempdir
+        if sys.platform != "win32":
+            signal.setitimer(signal.ITIMER_REAL, 0)  # a timer left running would fire in the next session
+        for name, handler in self.signal_handlers.items():
+            signal.signal(getattr(signal, name), handler)
+        random.setstate(self.random_state)
+        np.random.set_state(self.numpy_random_state)
+        np.set_printoptions(**self.numpy_print_options)
+        np.seterr(**self.numpy_errors)
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+        dict.update(matplotlib.rcParams, self.rc_params)  # saved values, already validated
+        # Keras' global state: the dtype policy, safe mode, name counters, logging and traceback switches.
+        keras.utils.clear_session(free_memory=False)
+        for getter, value in self.keras_config.items():
+            getattr(keras.config, self.KERAS_SETTINGS[getter])(value)
+        _limit_address_space(self.memory_limit)
 
 
 def grade_job(job: dict, events=None) -> dict:
@@ -149,7 +249,7 @@ def checks_files(exercises) -> list[str]:
 def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises",
                       check_timeout: float | None = None, run_timeout: float | None = None,
                       seed_file: Path | None = None, show_traceback: bool = False,
-                      run_untouched_stubs: bool = True) -> list[str]:
+                      run_untouched_stubs: bool = True, grader_memory_gb: float | None = None) -> list[str]:
     """The pytest arguments that grade the modules in ``folder`` with this checkout's checks and configuration.
 
     Shared by ``python -m grader grade`` (a pytest subprocess) and the runners (a pytest session each).
@@ -159,13 +259,14 @@ def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercise
         checks: checks files or node ids (``checks_files``).
         run_untouched_stubs: run the checks of a module that is still the stub (an instructor's
             grade proves each check fails on it); the learner's loop reads them as "not started" at once.
+        grader_memory_gb: the grading process's own address-space limit (``limit_grader_memory``).
     """
     arguments = [*checks, f"--target={folder}", f"--target-label={label}", f"--rootdir={ROOT}",
                   "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "--all-failures"]
     if run_untouched_stubs:
         arguments.append("--grade-untouched-stubs")
     for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout),
-                        ("--grading-seed-file", seed_file)):
+                        ("--grading-seed-file", seed_file), ("--grader-memory-gb", grader_memory_gb)):
         if value is not None:
             arguments.append(f"{flag}={value}")
     if show_traceback:
@@ -204,7 +305,8 @@ def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> 
         run_timeout=float(options["run_timeout"]) if options.get("run_timeout") else None,
         seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
         show_traceback=bool(options.get("show_traceback")),
-        run_untouched_stubs=bool(options.get("run_untouched_stubs", True)))
+        run_untouched_stubs=bool(options.get("run_untouched_stubs", True)),
+        grader_memory_gb=float(options["grader_memory_gb"]) if options.get("grader_memory_gb") else None)
     arguments += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                   # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
                   "-p", "no:unraisableexception",
@@ -310,11 +412,67 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _rss_bytes() -> int:
+    return _statm_bytes(1)
+
+
+def _statm_bytes(field: int) -> int:
+    """Field ``field`` of /proc/self/statm (0: address space, 1: resident) in bytes; 0 where unknown."""
+    if not sys.platform.startswith("linux"):
+        return 0
     try:
         with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            return int(statm.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def limit_grader_memory(gigabytes: float | None) -> None:
+    """Caps this (grading) process's address space at ``gigabytes`` (Linux; None or 0: no cap).
+
+    Only the soft limit: the workers this process starts set their own,
+    larger, limit. An allocation past it fails (``MemoryError``), failing
+    the check that made it, instead of taking the machine's memory.
+    """
+    if gigabytes:
+        _limit_address_space(int(gigabytes * 2**30))
+
+
+def _address_space_limit() -> int | None:
+    """This process's soft address-space limit in bytes; None when unlimited or unknown (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def _limit_address_space(limit: int | None) -> None:
+    """Sets the soft address-space limit (None: unlimited), within the hard one (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = resource.RLIM_INFINITY if limit is None else limit
+    if hard != resource.RLIM_INFINITY:
+        soft = hard if soft == resource.RLIM_INFINITY else min(soft, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (OSError, ValueError):
+        pass
+
+
+def _near_address_space_limit() -> bool:
+    limit = _address_space_limit()
+    return limit is not None and _statm_bytes(0) > ADDRESS_SPACE_RETIRE_SHARE * limit
+
+
+def deadline_message(seconds: float) -> str:
+    """Why a run stopped by the outside watchdog has no grade (``python -m grader grade``, a batch job)."""
+    return (f"grading did not finish within {seconds:.0f} s (the run's deadline and a short margin to write "
+            "the results), so it was stopped and no check could be graded. Something kept the grader busy past "
+            "the deadline; grade again, and if it happens again, ask your instructor.")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import errno
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -41,11 +42,23 @@ def stage(source: Path, folder: Path, exercises=EXERCISES) -> StagedSubmission:
     """Copies the exercise modules of ``source`` into the empty folder ``folder``.
 
     Raises:
-        SubmissionError: ``source`` is neither a folder nor a readable zip.
+        SubmissionError: ``source`` cannot be read, whatever the reason (neither a folder nor a zip, a damaged
+            zip or member, a file name that is not what its zip says, a read error): the message says why.
+            Nothing else escapes, so one unreadable upload never stops the grading of others.
     """
     source = Path(source)
     folder.mkdir(parents=True, exist_ok=False)
     staged = StagedSubmission(source=source, folder=folder)
+    try:
+        _stage(source, staged, exercises)
+    except SubmissionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any failure to read an upload is that upload's error
+        raise SubmissionError(f"{source}: cannot be read ({_why_unreadable(error)}).") from None
+    return staged
+
+
+def _stage(source: Path, staged: StagedSubmission, exercises) -> None:
     if source.is_dir():
         _stage_folder(source, staged, exercises)
     elif source.is_file() and zipfile.is_zipfile(source):
@@ -57,7 +70,15 @@ def stage(source: Path, folder: Path, exercises=EXERCISES) -> StagedSubmission:
         raise SubmissionError(f"{source}: not a folder or a .zip file.")
     else:
         raise SubmissionError(f"{source}: no such file or folder.")
-    return staged
+
+
+def _why_unreadable(error: BaseException) -> str:
+    """What went wrong reading a submission, in words an instructor or learner can act on."""
+    if isinstance(error, zlib.error):
+        return f"a file in the zip is damaged: its compressed data does not decompress ({error})"
+    if isinstance(error, UnicodeDecodeError):
+        return "a file name in the zip is marked as UTF-8 but is not valid UTF-8 (made by an unusual zip tool?)"
+    return f"{type(error).__name__}: {error}"
 
 
 def _candidates(name: str) -> list[str]:
@@ -156,5 +177,8 @@ def _stage_zip(source: Path, staged: StagedSubmission, exercises) -> None:
                     (staged.folder / f"{name}.py").write_bytes(data)
                     staged.found[name] = entry.filename
                     break
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as error:
-        raise SubmissionError(f"{source}: the zip file cannot be read ({error}).") from None
+    except SubmissionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - BadZipFile, zlib.error, UnicodeDecodeError, OSError, EOFError...
+        raise SubmissionError(f"{source}: the zip file cannot be read ({_why_unreadable(error)}); "
+                              "zip the folder again and upload the new file.") from None

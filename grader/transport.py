@@ -28,8 +28,10 @@ import time
 
 # A worker is untrusted: whatever it sends is read within these bounds, so a
 # flood of output costs the check that caused it, not the grader's memory.
-MAX_HEADER_BYTES = 64 * 2**20
-MAX_MESSAGE_BYTES = 2**30
+MAX_HEADER_BYTES = 16 * 2**20
+# Every answer is held whole in memory before it is read: far above any honest answer (VGG16's weights, the
+# largest, are 58 MB), far below what would strain the grader.
+MAX_MESSAGE_BYTES = 128 * 2**20
 MAX_DEPTH = 64
 MAX_TEXT = 2_000  # characters of student text (messages, reprs) kept per item
 
@@ -46,6 +48,14 @@ class ChannelTimeout(TimeoutError):
 
 class ProtocolError(ValueError):
     """What arrived is not a message this protocol allows."""
+
+
+class MessageTooLarge(ProtocolError):
+    """A message larger than the protocol allows: refused before it is read."""
+
+    def __init__(self, what: str, size: int, limit: int):
+        super().__init__(f"{what} of {size / 2**20:,.1f} MB, where at most {limit / 2**20:,.0f} MB may cross")
+        self.size, self.limit = size, limit
 
 
 # --------------------------------------------------------------------------
@@ -72,7 +82,7 @@ def receive(sock, deadline: float | None = None) -> tuple[dict, list[bytes]]:
     """
     (size,) = LENGTH.unpack(_read_exactly(sock, LENGTH.size, deadline))
     if size > MAX_HEADER_BYTES:
-        raise ProtocolError(f"a message header of {size:,} bytes (the limit is {MAX_HEADER_BYTES:,})")
+        raise MessageTooLarge("a message header", size, MAX_HEADER_BYTES)
     try:
         header = json.loads(_read_exactly(sock, size, deadline))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -81,7 +91,7 @@ def receive(sock, deadline: float | None = None) -> tuple[dict, list[bytes]]:
     if not isinstance(lengths, list) or not all(isinstance(n, int) and n >= 0 for n in lengths):
         raise ProtocolError("a message without a valid list of buffer lengths")
     if sum(lengths) > MAX_MESSAGE_BYTES:
-        raise ProtocolError(f"a message of {sum(lengths):,} bytes (the limit is {MAX_MESSAGE_BYTES:,})")
+        raise MessageTooLarge("an answer", sum(lengths), MAX_MESSAGE_BYTES)
     return header, [_read_exactly(sock, n, deadline) for n in lengths]
 
 
@@ -314,3 +324,95 @@ def tensor_spec(described):
     if "dict" in described:
         return {str(k): tensor_spec(s) for k, s in described["dict"]}
     return tf.TensorSpec(described["shape"], tf.dtypes.as_dtype(str(described["dtype"])))
+
+
+# --------------------------------------------------------------------------
+# Keras models as one buffer: their config as JSON and their weights as raw bytes
+# --------------------------------------------------------------------------
+#
+# Faster than a ``.keras`` archive both ways (no zip, no HDF5: VGG16's 58 MB in
+# about a quarter of the time) and read the same way: the config is
+# deserialised with Keras' safe mode, and the weights are plain numbers.
+
+MODEL_HEADER = struct.Struct(">Q")
+MODEL_CONFIG_BYTES = 16 * 2**20
+
+
+def pack_model(model) -> bytes:
+    """``model`` as bytes: its serialised config (compilation included) and its weights."""
+    import keras
+    import numpy
+
+    weights = [numpy.ascontiguousarray(w) for w in model.get_weights()]
+    header = json.dumps({
+        "config": keras.saving.serialize_keras_object(model),
+        "weights": [[w.dtype.str, list(w.shape)] for w in weights],
+    }, default=str).encode()
+    return b"".join([MODEL_HEADER.pack(len(header)), header, *(w.tobytes() for w in weights)])
+
+
+def model_config(raw: bytes) -> dict:
+    """The config a packed model holds, read without building anything (to be judged before loading)."""
+    if len(raw) < MODEL_HEADER.size:
+        raise ProtocolError("a model of fewer bytes than its header")
+    (size,) = MODEL_HEADER.unpack_from(raw)
+    if size > MODEL_CONFIG_BYTES or MODEL_HEADER.size + size > len(raw):
+        raise ProtocolError(f"a model whose config is {size:,} bytes (at most {MODEL_CONFIG_BYTES:,})")
+    try:
+        header = json.loads(raw[MODEL_HEADER.size:MODEL_HEADER.size + size])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProtocolError(f"a model whose config is not JSON ({error})") from None
+    if not isinstance(header, dict) or not isinstance(header.get("config"), dict):
+        raise ProtocolError("a model without a config")
+    return header
+
+
+def unpack_model(raw: bytes):
+    """The model ``pack_model`` made ``raw`` from, built with Keras' safe mode (no Lambda, no custom code)."""
+    import keras
+    import numpy
+
+    header = model_config(raw)
+    offset = MODEL_HEADER.size + MODEL_HEADER.unpack_from(raw)[0]
+    weights = []
+    for entry in header.get("weights") or []:
+        try:
+            dtype, shape = numpy.dtype(str(entry[0])), tuple(int(d) for d in entry[1])
+        except (TypeError, ValueError, IndexError):
+            raise ProtocolError(f"a model weight described as {entry!r}") from None
+        if dtype.hasobject or any(d < 0 for d in shape):
+            raise ProtocolError(f"a model weight described as {entry!r}")
+        size = dtype.itemsize * math.prod(shape)
+        if offset + size > len(raw):
+            raise ProtocolError("a model whose weights are shorter than their description")
+        weights.append(numpy.frombuffer(raw, dtype, count=math.prod(shape), offset=offset).reshape(shape))
+        offset += size
+    model = keras.saving.deserialize_keras_object(header["config"], safe_mode=True)
+    model.set_weights(weights)
+    return model
+
+
+def all_layers(model) -> list:
+    """Every layer of ``model``, depth first: a nested model and its own layers too."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers"):
+            found += all_layers(layer)
+    return found
+
+
+def trainable_flags(model) -> list:
+    """The trainable flag of every layer (``all_layers``), then the model's own."""
+    return [layer.trainable for layer in all_layers(model)] + [model.trainable]
+
+
+def set_trainable_flags(model, flags: list) -> bool:
+    """Gives ``model`` the flags ``trainable_flags`` read from a copy of it; False if its layers are not the copy's."""
+    layers = all_layers(model)
+    if len(flags) != len(layers) + 1:
+        return False
+    model.trainable = bool(flags[-1])
+    for layer, flag in zip(layers, flags[:-1]):
+        layer.trainable = bool(flag)
+    return True

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -137,10 +136,14 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
     try:
         args = transport.decode(header["args"], buffers, DECODERS)
         kwargs = transport.decode(header["kwargs"], buffers, DECODERS)
+    except MissingArchive as missing:
+        transport.send(SOCKET, {"op": "missing_archive", "digest": str(missing)})
+        return
     except BaseException as error:  # noqa: BLE001
         transport.send(SOCKET, {"op": "failed", "why": f"the worker could not read the arguments: {error!r}"})
         return
     _set_environment(header.get("environ", {}))
+    _seed(header.get("seed"))
     references = [["arg", i] for i in range(len(args))] + [["kwarg", k] for k in kwargs]
     values = list(args) + list(kwargs.values())
     ARGUMENT_IDS.clear()
@@ -177,6 +180,22 @@ def _set_environment(overrides: dict) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+def _seed(seed) -> None:
+    """Starts the call from the random state the check chose: the same code gets the same weights on every run."""
+    if not isinstance(seed, int):
+        return
+    import random
+
+    random.seed(seed)
+    numpy, keras, tf = (sys.modules.get(name) for name in ("numpy", "keras", "tensorflow"))  # None: not loaded, or blocked
+    if numpy is not None:
+        numpy.random.seed(seed % 2**32)
+    if keras is not None:
+        keras.utils.set_random_seed(seed % 2**32)
+    if tf is not None:
+        tf.config.experimental.enable_op_determinism()
 
 
 def _is_immutable(value) -> bool:
@@ -226,9 +245,9 @@ def _encode_object(value, out, options):
             return {"$dataset": record_dataset(value, out, options)}
         if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)) or (
                 keras is not None and isinstance(value, keras.Variable)):
-            return {"$tensor": transport.encode(keras.ops.convert_to_numpy(value) if keras else value.numpy(), out)}
+            return transport.encode(keras.ops.convert_to_numpy(value) if keras else value.numpy(), out)
         if keras is not None and isinstance(value, keras.callbacks.History):
-            return {"$history": transport.encode(dict(value.history), out)}
+            return {"$history": transport.encode({"history": dict(value.history), "epoch": list(value.epoch)}, out)}
     if module.startswith("matplotlib"):
         figure_class = sys.modules["matplotlib.figure"].Figure
         if isinstance(value, figure_class):
@@ -237,19 +256,12 @@ def _encode_object(value, out, options):
 
 
 def encode_model(model, out: list[bytes]) -> dict:
-    """A Keras model as a ``.keras`` archive, plus which of its layers are arguments of the call."""
+    """A Keras model as its packed config and weights, plus which of its layers are arguments of the call."""
     import warnings
 
-    path = os.path.join(CONFIG["workdir"], f"model-{time.monotonic_ns()}.keras")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Keras' own notes on saving are not the learner's output
-            model.save(path)
-        with open(path, "rb") as archive:
-            out.append(archive.read())
-    finally:
-        if os.path.exists(path):
-            os.remove(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' own notes are not the learner's output
+        out.append(transport.pack_model(model))
     return {"archive": len(out) - 1, "embedded": embedded_layers(model), "class": type(model).__name__}
 
 
@@ -296,35 +308,73 @@ def record_dataset(dataset, out, options) -> dict:
     return {"passes": recorded, "cardinality": cardinality, "spec": transport.describe_spec(dataset.element_spec)}
 
 
+# Caps of a figure's description (the grader reads it, grader/described.py, with the same caps).
+FIGURE_PIXELS = 40_000_000
+FIGURE_AXES = 32
+SERIES_PER_AXES = 64
+POINTS_PER_SERIES = 100_000
+
+
 def describe_figure(figure) -> dict:
-    """What a Matplotlib figure shows, as plain data: every axes and every drawn series."""
+    """What a Matplotlib figure shows, as plain data: every axes and every drawn series.
+
+    The figure is drawn here, to a PNG in memory, so that a figure Matplotlib
+    cannot draw says so; one larger than ``FIGURE_PIXELS`` or with more
+    panels, series or points than the caps is not drawn or described, only
+    said to be too large (the grader never draws a learner's figure).
+    """
+    import io
+
     import numpy as np
 
+    width, height = (float(v) for v in figure.get_size_inches())
+    dpi = float(figure.dpi)
+    sized = {"size": [width, height], "dpi": dpi, "axes": [], "suptitle": ""}
+    pixels = width * dpi * height * dpi
+    if not pixels <= FIGURE_PIXELS:
+        return dict(sized, too_large=f"it is {width:g} x {height:g} inches at {dpi:g} dpi, {pixels / 1e6:,.0f} million "
+                                     f"pixels (at most {FIGURE_PIXELS / 1e6:.0f} million are drawn)")
+    if len(figure.axes) > FIGURE_AXES:
+        return dict(sized, too_large=f"it has {len(figure.axes)} panels (at most {FIGURE_AXES} are read)")
     axes = []
     for ax in figure.axes:
-        legend = ax.get_legend()
-        lines = [{
-            "x": np.asarray(line.get_xdata(), dtype=float), "y": np.asarray(line.get_ydata(), dtype=float),
-            "label": str(line.get_label()), "marker": str(line.get_marker()), "linestyle": str(line.get_linestyle()),
-            "color": [float(c) for c in _rgba(line.get_color())], "visible": bool(line.get_visible()),
-        } for line in ax.get_lines()]
-        collections = []
+        if len(ax.get_lines()) > SERIES_PER_AXES or len(ax.collections) > SERIES_PER_AXES:
+            return dict(sized, too_large=f"a panel holds {len(ax.get_lines())} lines and {len(ax.collections)} "
+                                         f"collections (at most {SERIES_PER_AXES} of each are read)")
+        lines, collections = [], []
+        for line in ax.get_lines():
+            x, y = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+            if max(x.size, y.size) > POINTS_PER_SERIES:
+                return dict(sized, too_large=f"a line has {max(x.size, y.size):,} points (at most "
+                                             f"{POINTS_PER_SERIES:,} are read)")
+            lines.append({"x": x, "y": y, "label": str(line.get_label()), "marker": str(line.get_marker()),
+                          "linestyle": str(line.get_linestyle()), "color": [float(c) for c in _rgba(line.get_color())],
+                          "visible": bool(line.get_visible())})
         for collection in ax.collections:
             offsets = np.asarray(collection.get_offsets(), dtype=float).reshape(-1, 2)
+            if len(offsets) > POINTS_PER_SERIES:
+                return dict(sized, too_large=f"a scatter has {len(offsets):,} points (at most "
+                                             f"{POINTS_PER_SERIES:,} are read)")
             collections.append({
                 "kind": type(collection).__name__, "offsets": offsets, "label": str(collection.get_label()),
                 "visible": bool(collection.get_visible()),
-                "facecolors": np.asarray(collection.get_facecolor(), dtype=float).reshape(-1, 4),
-                "sizes": np.asarray(collection.get_sizes(), dtype=float).reshape(-1),
+                "facecolors": np.asarray(collection.get_facecolor(), dtype=float).reshape(-1, 4)[:POINTS_PER_SERIES],
+                "sizes": np.asarray(collection.get_sizes(), dtype=float).reshape(-1)[:POINTS_PER_SERIES],
             })
+        legend = ax.get_legend()
         axes.append({
             "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
             "position": [float(v) for v in ax.get_position().bounds], "lines": lines, "collections": collections,
-            "legend": None if legend is None else [t.get_text() for t in legend.get_texts()],
+            "legend": None if legend is None else [t.get_text() for t in legend.get_texts()][:SERIES_PER_AXES],
             "xscale": ax.get_xscale(), "yscale": ax.get_yscale(),
         })
+    try:
+        figure.savefig(io.BytesIO(), format="png", dpi=dpi)
+        drawing_error = None
+    except Exception as error:  # noqa: BLE001 - a figure that cannot be drawn is the learner's answer
+        drawing_error = f"{type(error).__name__}: {transport.clean_text(error, 500)}"
     title = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) is not None else ""
-    return {"axes": axes, "suptitle": title, "size": [float(v) for v in figure.get_size_inches()]}
+    return dict(sized, axes=axes, suptitle=title, drawing_error=drawing_error)
 
 
 def _rgba(color):
@@ -354,21 +404,12 @@ def snapshot(value):
 def model_state(model):
     compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
     return {
-        "trainable": [layer.trainable for layer in _all_layers(model)] + [model.trainable],
+        "trainable": transport.trainable_flags(model),
         "weights": [w.copy() for w in model.get_weights()],
         # Each compile() makes a new compile-config object: a new one means "recompiled", while a
         # learning rate assigned in place only changes the config's content.
         "compile": (id(getattr(model, "_compile_config", None)), json.dumps(compile_config, sort_keys=True, default=str)),
     }
-
-
-def _all_layers(model):
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if hasattr(layer, "layers"):
-            found += _all_layers(layer)
-    return found
 
 
 def changed(value, before) -> bool:
@@ -442,47 +483,59 @@ def _forget_loaded(model) -> None:
             del LOADED_MODELS[digest]
 
 
+KEPT_ARCHIVES: dict[str, bytes] = {}  # sha256 -> an archive the grader sent, so that it is sent once
+KEPT_ARCHIVES_LIMIT = 4
+
+
+class MissingArchive(LookupError):
+    """The grader named an archive by its digest that this worker does not keep (any more)."""
+
+
 def decode_model(payload, buffers):
     """A model the grader passes in: loaded from its ``.keras`` archive, compiled as it was.
 
+    An archive comes once; after that the grader names it by its digest.
     The same archive passed again (Grad-CAM on 50 images with one model)
     reuses the model loaded the first time, unless a call changed it since.
     """
     import hashlib
 
-    raw = transport._buffer(buffers, payload["archive"])
-    digest = hashlib.sha256(raw).hexdigest() + json.dumps(payload.get("trainable"))
-    if digest in LOADED_MODELS:
-        return LOADED_MODELS[digest]
+    if "archive" in payload:
+        raw = transport._buffer(buffers, payload["archive"])
+        digest = hashlib.sha256(raw).hexdigest()
+        KEPT_ARCHIVES.pop(digest, None)
+        KEPT_ARCHIVES[digest] = raw
+        while len(KEPT_ARCHIVES) > KEPT_ARCHIVES_LIMIT:
+            KEPT_ARCHIVES.pop(next(iter(KEPT_ARCHIVES)))
+    else:
+        digest = str(payload.get("digest"))
+        raw = KEPT_ARCHIVES.get(digest)
+        if raw is None:
+            raise MissingArchive(digest)
+    key = digest + json.dumps(payload.get("trainable"))
+    if key in LOADED_MODELS:
+        return LOADED_MODELS[key]
     model = _load_model(payload, raw)
     if len(LOADED_MODELS) >= 8:
         LOADED_MODELS.pop(next(iter(LOADED_MODELS)))
-    LOADED_MODELS[digest] = model
+    LOADED_MODELS[key] = model
     return model
 
 
 def _load_model(payload, raw):
     import keras
 
-    path = os.path.join(CONFIG["workdir"], f"argument-{time.monotonic_ns()}.keras")
-    with open(path, "wb") as archive:
-        archive.write(raw)
-    try:
-        model = keras.saving.load_model(path, compile=True, safe_mode=True)
-    finally:
-        os.remove(path)
+    model = transport.unpack_model(raw)
     if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
         # Loading added the layers one by one; rebuild once so that each layer's
-        # ``.output`` belongs to the model's graph (see grader.objects.fresh_graph).
+        # ``.output`` belongs to the model's graph (see judge._fresh_graph).
         for layer in model.layers:
             layer._inbound_nodes.clear()
             layer._outbound_nodes.clear()
         model._maybe_rebuild()
     flags = payload.get("trainable")
     if flags:
-        for layer, flag in zip(_all_layers(model), flags[:-1]):
-            layer.trainable = flag
-        model.trainable = flags[-1]
+        transport.set_trainable_flags(model, flags)
     return model
 
 
@@ -517,8 +570,10 @@ def decode_dataset(payload, buffers):
 def decode_history(payload, buffers):
     import keras
 
+    recorded = transport.decode(payload, buffers)
     history = keras.callbacks.History()
-    history.history = transport.decode(payload, buffers)
+    history.history = recorded["history"]
+    history.epoch = recorded["epoch"]
     return history
 
 

@@ -21,7 +21,12 @@ Keras, PyTorch and the book all use the unflipped version, and so do you.
 Tasks, in order (run ``pytest checks/test_conv.py`` after each):
 
 1. ``conv_output_length``: the output size along one axis.
-2. ``extract_patches``: the window under every output position.
+2. ``extract_patches``: the window under every output position, with its
+   helper ``_same_padding`` (the ``"same"`` padding before and after, along
+   one axis; ``max_pool2d`` can use it too). Write the helper, or compute the
+   padding your own way: it has no checks of its own, but
+   ``extract_patches``, ``conv2d`` and ``max_pool2d`` are graded with
+   ``"same"`` padding, so its mistakes show there.
 3. ``conv2d``: a Conv2D layer's forward pass.
 4. ``max_pool2d``: a MaxPooling2D layer's forward pass.
 
@@ -106,10 +111,13 @@ def conv_output_length(input_length, kernel_size, stride=1, padding="valid", dil
 
 
 def _same_padding(input_length, kernel_size, stride, dilation):
-    """Cells of padding ``(before, after)`` for ``"same"`` along one axis.
+    """Cells of padding ``(before, after)`` for ``"same"`` along one axis (part of task 2).
 
     Just enough padding for ``ceil(input_length / stride)`` windows; when the
     total is odd the extra cell goes after (bottom/right), as in Keras.
+
+    Returns:
+        ``(before, after)``, two ints >= 0.
     """
     ### BEGIN SOLUTION
     output_length = -(-input_length // stride)

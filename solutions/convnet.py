@@ -89,9 +89,12 @@ def build_convnet(input_shape=(150, 150, 3), dropout=None):
             a Dropout layer right after Flatten.
 
     Returns:
-        A ``keras.Sequential`` with a sigmoid output of shape ``(batch, 1)``,
+        A Keras model with a sigmoid output of shape ``(batch, 1)``,
         compiled with ``RMSprop(learning_rate=1e-4)``,
-        ``loss="binary_crossentropy"`` and ``metrics=["accuracy"]``.
+        ``loss="binary_crossentropy"`` and ``metrics=["accuracy"]``. The
+        book writes a ``keras.Sequential``; ``model.add`` or the functional
+        API are as good: any ``keras.Model`` with these layers, in this
+        order, is.
 
     Raises:
         ValueError: ``input_shape`` is not three positive ints with sides of
@@ -136,9 +139,10 @@ def build_augmentation(seed=None):
             same random transformations.
 
     Returns:
-        A ``keras.Sequential`` that maps a batch ``(n, h, w, c)`` to a
-        randomly transformed batch of the same shape and dtype when called
-        with ``training=True``, and returns it unchanged with
+        A Keras model of these five layers (a ``keras.Sequential``, or any
+        ``keras.Model`` that chains them) that maps a batch ``(n, h, w, c)``
+        to a randomly transformed batch of the same shape and dtype when
+        called with ``training=True``, and returns it unchanged with
         ``training=False``.
     """
     ### BEGIN SOLUTION

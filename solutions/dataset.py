@@ -55,11 +55,14 @@ def make_small_dataset(original_dir, base_dir, split_sizes=None, classes=("cat",
             ``dog.0.jpg``, ... It is only read.
         base_dir: str or path, the folder to create. It must not exist, or
             be an empty folder.
-        split_sizes: dict mapping each split name to the number of files per
-            class it gets (an int >= 1), in order. ``None`` means
+        split_sizes: a non-empty dict mapping each split name to the number
+            of files per class it gets (an int >= 1), in order. A split name
+            is a plain folder name made inside ``base_dir`` (``"train"``),
+            never a path (``"../outside"``, ``"a/b"``). ``None`` means
             ``{"train": 1000, "validation": 500, "test": 500}``.
-        classes: the class names, used as file-name prefixes (``cat`` for
-            ``cat.0.jpg``); a class's folder is its name plus "s" (``cats``).
+        classes: a non-empty sequence of distinct class names (not one
+            string), used as file-name prefixes (``cat`` for ``cat.0.jpg``);
+            a class's folder is its name plus "s" (``cats``).
 
     Returns:
         ``{split: {cls: [Path, ...]}}``: the copied files, in index order.
@@ -69,7 +72,8 @@ def make_small_dataset(original_dir, base_dir, split_sizes=None, classes=("cat",
             is missing (the message names it). Nothing is created then.
         FileExistsError: ``base_dir`` exists and is not an empty folder. It is
             left untouched.
-        ValueError: ``split_sizes`` or ``classes`` is invalid.
+        ValueError: ``split_sizes`` or ``classes`` is not as described
+            above. Nothing is created then.
     """
     ### BEGIN SOLUTION
     split_sizes = DEFAULT_SPLIT_SIZES if split_sizes is None else split_sizes

@@ -34,8 +34,9 @@ and ``metrics=["accuracy"]``.
 
 Keras 3 notes (the 2019 text differs):
 
-* Start a ``keras.Sequential`` with ``keras.Input(shape=(28, 28, 1))``; the
-  2019 ``input_shape=`` argument of the first layer is deprecated.
+* Start the model (a ``keras.Sequential``, as in the book) with
+  ``keras.Input(shape=(28, 28, 1))``; the 2019 ``input_shape=`` argument of
+  the first layer is deprecated.
 * ``keras.utils.to_categorical`` still exists; NumPy does the same in one line
   (``np.eye(num_classes)[labels]``).
 * ``model.fit(x, y, epochs=5, batch_size=64)`` and ``model.evaluate`` are
@@ -127,9 +128,11 @@ def build_mnist_convnet():
     Dense(10, softmax) classifier: 93,322 parameters.
 
     Returns:
-        A ``keras.Sequential`` taking ``(batch, 28, 28, 1)`` images,
-        compiled with ``optimizer="rmsprop"``,
-        ``loss="categorical_crossentropy"`` and ``metrics=["accuracy"]``.
+        A Keras model taking ``(batch, 28, 28, 1)`` images, compiled with
+        ``optimizer="rmsprop"``, ``loss="categorical_crossentropy"`` and
+        ``metrics=["accuracy"]``. The book writes a ``keras.Sequential``;
+        ``model.add`` or the functional API are as good: any
+        ``keras.Model`` with these layers, in this order, is.
     """
     ### BEGIN SOLUTION
     model = keras.Sequential(

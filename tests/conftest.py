@@ -141,10 +141,44 @@ for target in ("checks/test_conv.py", "grader/results.py"):
 """
 
 
-def grader_command(*arguments, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Runs ``python -m grader grade ARGUMENTS`` (batch options or not) as an instructor would."""
+def grader_command(*arguments, timeout: float = 900, tmpdir: Path | None = None) -> subprocess.CompletedProcess:
+    """Runs ``python -m grader grade ARGUMENTS`` (batch options or not) as an instructor would.
+
+    Args:
+        tmpdir: its ``TMPDIR`` (to see what it leaves there), if not this process's.
+    """
+    env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
     return subprocess.run([sys.executable, "-m", "grader", "grade", *map(str, arguments)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def write_unreadable_zips(folder: Path, module: str = "conv") -> dict[str, Path]:
+    """Two zips that hold exercises/MODULE.py but that Python's zipfile cannot read through.
+
+    Returns:
+        ``corrupt-deflate``: the module's compressed data is damaged (zlib.error on reading it);
+        ``bad-utf8-name``: a member's name is flagged UTF-8 but is not (UnicodeDecodeError on opening the zip).
+    """
+    import io
+    import zipfile
+
+    source = (ROOT / "solutions" / f"{module}.py").read_text()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as upload:
+        upload.writestr(f"exercises/{module}.py", source)
+    data = bytearray(buffer.getvalue())
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")  # after the header
+    data[start:start + 2] = b"\xff\xff"  # "invalid block type"
+    corrupt = folder / "corrupt-deflate.zip"
+    corrupt.write_bytes(bytes(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as upload:
+        upload.writestr(f"exercises/{module}.py", source)
+        upload.writestr("notes-\u00e9.txt", "")  # zipfile flags a non-ASCII name as UTF-8
+    named = buffer.getvalue().replace("notes-\u00e9".encode(), b"notes-\xff\xfe")  # same length, not UTF-8
+    bad_name = folder / "bad-utf8-name.zip"
+    bad_name.write_bytes(named)
+    return {"corrupt-deflate": corrupt, "bad-utf8-name": bad_name}
 
 
 @dataclass
@@ -155,6 +189,7 @@ class CourseGradebook:
     returncode: int
     log: str
     checks_digest: str
+    left_in_tmpdir: list[str]  # what the batch left in its TMPDIR
 
 
 def build_course_submissions(folder: Path) -> list[str]:
@@ -184,6 +219,7 @@ def build_course_submissions(folder: Path) -> list[str]:
         "pytest.ini": "[pytest]\naddopts = -p no:grader\n",
     })
     (folder / "broken.zip").write_bytes(b"PK\x03\x04 this upload was cut short")
+    write_unreadable_zips(folder)
     (folder / "empty").mkdir()
     (folder / "empty" / "README.md").write_text("I did not finish.\n")
     mutants = dict(m for e, m in [(e, (m.name, m)) for e, m in all_mutants()] if e == "conv")
@@ -206,5 +242,8 @@ def course_gradebook(tmp_path_factory) -> CourseGradebook:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "checks").glob("*.py")):
         digest.update(path.read_bytes())
-    run = grader_command(submissions, "--out", base / "out", "--jobs", "2")
-    return CourseGradebook(submissions, base / "out", ids, run.returncode, run.stderr, digest.hexdigest())
+    tmpdir = base / "tmp"  # the batch's own TMPDIR: whatever its runners and workers leave there shows
+    tmpdir.mkdir()
+    run = grader_command(submissions, "--out", base / "out", "--jobs", "2", tmpdir=tmpdir)
+    return CourseGradebook(submissions, base / "out", ids, run.returncode, run.stderr, digest.hexdigest(),
+                           sorted(str(path) for path in tmpdir.iterdir()))

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import ROOT, grader_command
+from tests.conftest import ROOT, grader_command, write_unreadable_zips
 
 REFERENCE = (ROOT / "solutions" / "conv.py").read_text()
 
@@ -69,6 +69,20 @@ def test_missing_module_broken_zip_and_links_are_reported(tmp_path):
     assert "a link" in run.stderr
     assert classroom_of(result)["score"] == 0
     assert "there is no file exercises/conv.py" in json.dumps(classroom_of(result))
+
+
+@pytest.mark.parametrize("kind, why", [("corrupt-deflate", "does not decompress"),
+                                       ("bad-utf8-name", "not valid UTF-8")])
+def test_a_zip_that_fails_to_read_gets_result_files_saying_why(tmp_path, kind, why):
+    """Python's zipfile raises zlib.error or UnicodeDecodeError for these: staging turns either into exit 2."""
+    upload = write_unreadable_zips(tmp_path)[kind]
+    results, classroom = tmp_path / "results.json", tmp_path / "classroom.json"
+    run = grade(upload, "--exercise", "conv", "--gradescope-json", results, "--classroom-json", classroom)
+    assert run.returncode == 2 and why in run.stderr and "Traceback" not in run.stderr, run.stderr[-2000:]
+    gradescope, exercism = json.loads(results.read_text()), classroom_of(classroom)
+    assert (gradescope["score"], gradescope["max_score"]) == (exercism["score"], exercism["max_score"]) == (0, 25)
+    assert exercism["status"] == "error" and why in exercism["message"]
+    assert "your submission could not be read" in gradescope["output"] and why in gradescope["output"]
 
 
 def test_json_flags_take_one_submission(tmp_path):

@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from checks.hints import HINTS
+from grader.course import EXERCISES
 from grader.stubgen import make_stub
+from tests.conftest import COURSE_MAX, EXERCISE_MAX
 from tests.mutants.conv import MUTANTS as CONV_MUTANTS
+from tests.mutants.curves import MUTANTS as CURVES_MUTANTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,8 +40,8 @@ def learner_module(name: str, written=()) -> str:
     return make_stub("".join(out), name).split("\n", 1)[1]
 
 
-def with_bug(text: str, mutant_name: str) -> str:
-    mutant = next(m for m in CONV_MUTANTS if m.name == mutant_name)
+def with_bug(text: str, mutant_name: str, mutants=CONV_MUTANTS) -> str:
+    mutant = next(m for m in mutants if m.name == mutant_name)
     for old, new in mutant.edits:
         assert text.count(old) == 1, f"mutant {mutant_name} does not apply"
         text = text.replace(old, new)
@@ -62,6 +66,24 @@ def save(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.swp")
     temporary.write_text(text)
     temporary.replace(path)
+
+
+def passed_state(checkout: Path, exercises) -> None:
+    """Writes the state of a learner who earned full marks in ``exercises`` (their files as they are now).
+
+    What ``list``, ``hint`` and the watch read instead of grading again; the
+    check lists come from the checks files, as the plugin registers them.
+    """
+    from grader.course import course_fingerprint
+    from grader.learner import Checkout, declared_checks, source_digest
+
+    book = Checkout.open(checkout)
+    for exercise in exercises:
+        checks = [{**{k: v for k, v in check.items() if k != "function"}, "status": "passed", "message": "",
+                   "import_error": None} for check in declared_checks(exercise)]
+        book.state["results"][exercise] = {"module": source_digest(book.source(exercise)),
+                                           "course": course_fingerprint(), "checks": checks, "hint": ""}
+    book.save_state()
 
 
 # ----------------------------------------------------------------------------- watch, in a terminal
@@ -112,10 +134,21 @@ def terminal(request):
 
 
 def test_watch_grades_each_save_and_moves_on_at_full_marks(checkout, terminal):
+    """A learner who has done exercises 2-5 and 7 (graded before: the state file says so) writes 1, then 6.
+
+    The watch grades each save, moves on at full marks, and says so in the
+    right words when the last exercise reaches full marks.
+    """
+    done = [e for e in EXERCISES if e not in ("conv", "curves")]
+    for exercise in done:
+        shutil.copy(ROOT / "solutions" / f"{exercise}.py", checkout / f"{exercise}.py")
+    passed_state(checkout, done)
     conv = checkout / "conv.py"
     watch = terminal(f"cd {ROOT} && {sys.executable} -m grader watch --target {checkout}")
     screen = watch.wait_for("Exercise 1: conv", "Watching", seconds=180)
-    assert "not started" in screen and "0/166 points" in screen, screen
+    points_done = sum(EXERCISE_MAX[e] for e in done)
+    assert "not started" in screen and f"5/7 exercises done · {points_done:g}/{COURSE_MAX:g} points" in screen, screen
+    assert f"Hint 1 of 3, a nudge (h: the next step): {HINTS['conv']['conv_output_length'][0][:30]}" in screen, screen
 
     save(conv, learner_module("conv", written=("conv_output_length",)))
     screen = watch.wait_for("✓ conv_output_length gives the sizes", "3/25 points")
@@ -123,23 +156,58 @@ def test_watch_grades_each_save_and_moves_on_at_full_marks(checkout, terminal):
 
     save(conv, with_bug(learner_module("conv", written=("conv_output_length",)), "valid-off-by-one"))
     screen = watch.wait_for("✗ conv_output_length gives the sizes")
-    assert "First to fix (task `conv_output_length`)" in screen and "Hint:" in screen, screen
+    assert "First to fix (task `conv_output_length`)" in screen and "Hint 1 of 3" in screen, screen
     assert "expected" in screen.split("First to fix", 1)[1], screen
 
     save(conv, learner_module("conv", written=("conv_output_length",)).replace("def conv2d(", "def conv2d(:", 1))
     screen = watch.wait_for("SyntaxError", "Watching")
     assert "WATCH-ENDED" not in screen
 
-    watch.type("h", "Enter")
-    screen = watch.wait_for("Hint 1 of 3 for `conv_output_length`")
+    watch.type("h", "Enter")  # the first step is on screen already: h shows the second
+    watch.wait_for(f"Hint 2 of 3, the idea (h: the next step): {HINTS['conv']['conv_output_length'][1][:30]}")
 
     save(conv, (ROOT / "solutions" / "conv.py").read_text())
-    screen = watch.wait_for("Exercise 2: mnist", "Exercise 1 (conv) is done", seconds=180)
-    assert "1/7 exercises done · 25/166 points" in screen, screen
+    screen = watch.wait_for("Exercise 6: curves", "Exercise 1 (conv) is done", seconds=180)
+    assert f"6/7 exercises done · {points_done + EXERCISE_MAX['conv']:g}/{COURSE_MAX:g} points" in screen, screen
+    assert "Exercise 1 (conv) is done: full marks! Next: exercise 6 (curves)." in screen, screen
+
+    save(checkout / "curves.py", (ROOT / "solutions" / "curves.py").read_text())
+    screen = watch.wait_for("Every exercise is done", seconds=180)
+    assert "Exercise 6 (curves) is done: full marks! That was the last one." in screen, screen
+    assert f"7/7 exercises done · {COURSE_MAX:g}/{COURSE_MAX:g} points" in screen, screen
+    assert "On to the next one" not in screen and "Next:" not in screen, screen
+    watch.type("h", "Enter")
+    watch.wait_for("Every exercise is at full marks: no hint needed.")
 
     watch.type("C-c")  # Ctrl-C leaves cleanly: a message, exit status 0, and the grading runner stopped
     screen = watch.wait_for("WATCH-ENDED 0", seconds=30)
     assert "Stopped watching" in screen and "Traceback" not in screen, screen
+    hint, listing = grader("hint", "--target", checkout), grader("list", "--target", checkout)
+    assert "Every exercise is done: no hint needed." in hint.stdout, hint.stdout + hint.stderr
+    assert "All exercises are done" in listing.stdout and "grading" not in listing.stderr, listing.stdout
+
+
+def test_watch_starts_on_the_named_exercise_and_grades_the_others_afterwards(checkout, terminal):
+    """A learner assigned exercise 5 only, in a fresh copy: `watch transfer` shows it at once, not exercise 1.
+
+    Their curves.py is edited but was never graded: it is graded after the
+    first screen, in the background, and the progress line then counts it.
+    """
+    save(checkout / "curves.py", learner_module("curves", written=("smooth_curve",)))
+    watch = terminal(f"cd {ROOT} && {sys.executable} -m grader watch transfer --target {checkout}")
+    screen = watch.wait_for("Exercise 5: transfer", "Watching", seconds=60)
+    assert f"not started · 0/{EXERCISE_MAX['transfer']:g} points" in screen and "Exercise 1" not in screen, screen
+    assert "(curves: grading in the background)" in screen, screen
+    assert f"Hint 1 of 3, a nudge (h: the next step): {HINTS['transfer']['build_conv_base'][0][:20]}" in screen, \
+        screen  # the task's first hint, as `python -m grader hint` gives it
+
+    screen = watch.wait_for(f"0/7 exercises done · 6/{COURSE_MAX:g} points\n", seconds=180)
+    assert "Exercise 5: transfer" in screen and "in the background" not in screen, screen
+    watch.type("h", "Enter")
+    watch.wait_for(f"Hint 2 of 3, the idea (h: the next step): {HINTS['transfer']['build_conv_base'][1][:20]}")
+    watch.type("q", "Enter")
+    screen = watch.wait_for("WATCH-ENDED 0", seconds=30)
+    assert "Traceback" not in screen, screen
 
 
 # ----------------------------------------------------------------------------- list, hint, reset
@@ -181,23 +249,79 @@ def test_list_hint_and_reset(checkout):
 
     unknown = grader("reset", "convolution", "--target", checkout)
     assert unknown.returncode == 2 and "no exercise named 'convolution'" in unknown.stderr
+    unknown = grader("watch", "convolution", "--target", checkout)
+    assert unknown.returncode == 2 and "the exercises are conv, mnist, dataset" in unknown.stderr, unknown.stderr
+
+
+def test_untouched_stubs_need_no_grading():
+    """An untouched stub's result is made without a runner, and reads as the plugin's would (nothing graded)."""
+    from grader.learner import Checkout, LearnerGrader
+
+    checkout = Checkout(ROOT / "exercises", {"version": 1, "results": {}, "hint_steps": {}})
+    known = LearnerGrader(checkout).known()
+    assert list(known) == list(EXERCISES) and all(r.state == "not started" for r in known.values())
+    assert {e: r.max_points for e, r in known.items()} == EXERCISE_MAX
+    assert known["conv"].checks[0] == {
+        "nodeid": "checks/test_conv.py::test_output_length_by_hand", "exercise": "conv",
+        "name": "conv_output_length gives the sizes worked out by hand", "points": 1.0, "task": "conv_output_length",
+        "status": "not started", "import_error": None,
+        "message": "not started: `conv_output_length` in exercises/conv.py still raises NotImplementedError. "
+                   "Replace the `raise NotImplementedError(...)` line with your code."}
 
 
 # ----------------------------------------------------------------------------- pytest checks, calm by default
 
 
-def test_pytest_checks_prints_only_the_current_exercises_failures(checkout):
+def table_counts(output: str) -> dict[str, int]:
+    """Passed, failed and not started checks, summed over the rows of the score table."""
+    rows = re.findall(r"^\d\. \w+\s+(\d+)\s+(\d+)\s+(\d+)\s", output, re.M)
+    return {kind: sum(int(row[i]) for row in rows) for i, kind in enumerate(("passed", "failed", "not started"))}
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """The counts of pytest's last line ("1 failed, 5 passed, 104 not started in 9.9s")."""
+    last = output.strip().splitlines()[-1]
+    return {kind: int(count) for count, kind in re.findall(r"(\d+) (passed|failed|not started|warnings?)", last)}
+
+
+def test_pytest_checks_agrees_with_its_score_table(checkout, tmp_path):
+    """`pytest checks` as a learner runs it, with a bug in exercises 1 and 6 and five untouched stubs.
+
+    It prints the failures of exercise 1 only; pytest's letters, last line
+    and exit status agree with the table; the hint is the failing task's.
+    The untouched stubs' checks read exactly as the watch reads them
+    without grading them.
+    """
     save(checkout / "conv.py", with_bug(learner_module("conv", written=("conv_output_length",)), "valid-off-by-one"))
-    command = [sys.executable, "-m", "pytest", "checks/test_conv.py", "checks/test_mnist.py", f"--target={checkout}"]
-    calm = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    save(checkout / "curves.py", with_bug(learner_module("curves", written=("smooth_curve",)), "factor-swapped",
+                                          CURVES_MUTANTS))
+    classroom = tmp_path / "classroom.json"
+    command = [sys.executable, "-m", "pytest", "checks", f"--target={checkout}"]
+    calm = subprocess.run([*command, f"--classroom-json={classroom}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert calm.returncode == 1, calm.stdout[-3000:]
     assert "test_output_length_by_hand" in calm.stdout  # the conv failure, in full
     assert "still raises NotImplementedError" not in calm.stdout  # no block per check not started
-    assert "preprocess_images" not in calm.stdout.split("Grading", 1)[0]
-    assert "2. mnist             0       0           13        0 / 19" in calm.stdout
-    assert "warnings summary" not in calm.stdout
+    assert "factor and 1 - factor swapped" not in calm.stdout  # exercise 6's failures wait their turn
+    assert "failing checks of later exercises are not printed here" in calm.stdout
+    assert f"checks/test_mnist.py {'n' * 13} " in calm.stdout, calm.stdout  # pytest's letter for "not started"
+    counts = table_counts(calm.stdout)
+    assert counts["failed"] > 0 and counts["not started"] > 0
+    assert summary_counts(calm.stdout) == counts, calm.stdout[-600:]  # no warnings counted either
+    assert f"\nHint: {HINTS['conv']['conv_output_length'][0]}\n" in calm.stdout  # the failing task's first hint
 
-    full = subprocess.run([*command, "--all-failures"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert full.stdout.count("still raises NotImplementedError") >= 13 + 11
+    from grader.learner import Checkout
+
+    graded = json.loads(classroom.read_text())["tests"]
+    book = Checkout.open(checkout)
+    for exercise in ("mnist", "dataset", "convnet", "transfer", "visualize"):
+        local = [(f"{exercise}: {c['name']}", c["points"], c["message"]) for c in book.untouched_stub_result(exercise).checks]
+        assert local == [(t["name"], t["max_score"], t["message"]) for t in graded if t["name"].startswith(exercise + ":")]
+
+    full = subprocess.run([sys.executable, "-m", "pytest", "checks/test_conv.py", "checks/test_curves.py",
+                           f"--target={checkout}", "--all-failures"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert "factor and 1 - factor swapped" in full.stdout, full.stdout[-3000:]
 
 
 def test_watch_screen_lines_break_between_words():

@@ -103,35 +103,43 @@ def test_clean_text_cuts_and_removes_terminal_controls():
     assert "\x1b" not in text and text.startswith("?[2J?[HTOTAL") and "more characters cut" in text
 
 
-def test_figures_are_redrawn_from_their_description():
+def _figure_of_two_series(figsize=(6.4, 4.8)):
     from matplotlib.figure import Figure
 
-    from grader import objects
-
-    figure = Figure()
+    figure = Figure(figsize=figsize)
     ax = figure.add_subplot(1, 2, 1)
     ax.scatter([1, 2, 3], [0.5, 0.6, 0.7], label="Training acc")
     ax.plot([1, 2, 3], [0.4, 0.5, 0.55], "b-", label="Validation acc")
     ax.set_title("Training and validation accuracy")
     ax.set_xlabel("Epochs")
     ax.legend()
-    import sys
+    return figure
 
-    sys.path.insert(0, str(pathlib.Path(objects.__file__).parent))
-    try:
-        import worker
-    finally:
-        sys.path.pop(0)
-    description = round_trip(worker.describe_figure(figure))
-    rebuilt = objects.rebuild_figure(description)
-    (axes,) = rebuilt.axes
-    assert axes.get_title() == "Training and validation accuracy" and axes.get_xlabel() == "Epochs"
-    (line,) = axes.get_lines()
-    assert list(line.get_ydata()) == [0.4, 0.5, 0.55] and line.get_label() == "Validation acc"
+
+def test_figures_cross_as_what_they_show_never_as_a_figure():
+    from grader import described, objects
+
+    buffers: list[bytes] = []
+    tree = {"$figure": transport.encode(_worker_module().describe_figure(_figure_of_two_series()), buffers)}
+    drawn = objects.decode_result(tree, buffers, objects.Originals([], {}))
+    assert isinstance(drawn, described.DrawnFigure) and drawn.drawing_error is None and drawn.too_large is None
+    (axes,) = drawn.axes
+    assert axes.title == "Training and validation accuracy" and axes.xlabel == "Epochs"
+    (line,) = axes.lines
+    assert line.y.tolist() == [0.4, 0.5, 0.55] and line.label == "Validation acc" and line.linestyle == "-"
     (dots,) = axes.collections
-    assert dots.get_offsets().tolist() == [[1, 0.5], [2, 0.6], [3, 0.7]] and dots.get_label() == "Training acc"
-    original = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert [t.get_text() for t in axes.get_legend().get_texts()] == original == ["Training acc", "Validation acc"]
+    assert dots.offsets.tolist() == [[1, 0.5], [2, 0.6], [3, 0.7]] and dots.label == "Training acc"
+    assert axes.legend == ["Training acc", "Validation acc"]
+
+
+def test_a_huge_figure_is_neither_drawn_nor_described():
+    """The 25,000-pixel canvas of a hostile plot_history costs the worker nothing and the grader less."""
+    import time
+
+    started = time.monotonic()
+    description = _worker_module().describe_figure(_figure_of_two_series(figsize=(250, 250)))
+    assert time.monotonic() - started < 2
+    assert "625 million pixels" in description["too_large"] and description["axes"] == []
 
 
 def _worker_module():
@@ -172,23 +180,42 @@ def _frozen_model(base, style):
     return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
 
 
-@pytest.mark.parametrize("style", ["sequential", "functional", "spliced"])
-def test_a_returned_model_gets_the_checks_own_base_back(style):
-    """A model built around an argument (in a Sequential, called on an input, or spliced through .output)
-    comes back holding the check's own base, so the check's freezing and unfreezing change what it trains."""
-    import keras
+def _judge_module():
+    """``grader/judge.py`` as the judge's worker imports it (its functions take and return plain data)."""
+    import importlib.util
 
     from grader import objects
 
-    worker = _worker_module()
-    ours, theirs = _small_base(1), _small_base(1)  # the check's base, and the worker's copy of it
+    spec = importlib.util.spec_from_file_location("judge", pathlib.Path(objects.__file__).parent / "judge.py")
+    judge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(judge)
+    return judge
+
+
+def _returned_into_the_judge(judge, model, argument, ours):
+    """The judge's handle of ``model``, returned by a call whose first argument (the judge's ``ours``) the
+    learner's worker held as ``argument``."""
+    embedded = _embedded_as_the_worker_reports(_worker_module(), model, argument)
+    assert embedded, "the worker did not see the argument in the model it returned"
+    numbered = [[entry[0], 0, *entry[2:]] for entry in embedded]
+    archive = judge._archive(model)
+    handle = judge.import_returned(archive, numbered, [{judge.HANDLE: judge._handle(ours)[judge.HANDLE]}])
+    return judge.HANDLES[handle[judge.HANDLE]]
+
+
+@pytest.mark.parametrize("style", ["sequential", "functional", "spliced"])
+def test_a_returned_model_gets_the_checks_own_base_back(style):
+    """A model built around an argument (in a Sequential, called on an input, or spliced through .output)
+    comes back, in the judge, holding the check's own base, so the check's freezing and unfreezing change
+    what it trains."""
+    import keras
+
+    judge = _judge_module()
+    ours, theirs = _small_base(1), _small_base(1)  # the check's base (in the judge), and the worker's copy of it
     theirs.set_weights(ours.get_weights())
     model = _frozen_model(theirs, style)
-    embedded = _embedded_as_the_worker_reports(worker, model, theirs)
-    assert embedded, "the worker did not see the argument in the model it returned"
     ours.trainable = False  # as the call left it (apply_changes mirrors the flags before the result is decoded)
-    loaded = objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
-                                objects.Originals([ours], {}))
+    loaded = _returned_into_the_judge(judge, model, theirs, ours)
     held = {id(v) for v in loaded.weights}
     assert all(id(v) in held for v in ours.weights)
     assert len(loaded.trainable_weights) == 2  # the Dense head only
@@ -210,13 +237,23 @@ def _embedded_as_the_worker_reports(worker, model, argument):
 
 
 def test_a_returned_model_whose_base_weights_changed_is_refused():
-    from grader import objects
-    from grader.verdicts import CheckFailure
-
-    worker = _worker_module()
+    judge = _judge_module()
     ours, theirs = _small_base(1), _small_base(2)  # the worker's base no longer holds the check's weights
     model = _frozen_model(theirs, "functional")
-    embedded = _embedded_as_the_worker_reports(worker, model, theirs)
-    with pytest.raises(CheckFailure, match="with other weights"):
-        objects.load_model({"archive": 0, "embedded": embedded}, [objects.model_archive(model)],
-                           objects.Originals([ours], {}))
+    with pytest.raises(judge.JudgeVerdict, match="with other weights"):
+        _returned_into_the_judge(judge, model, theirs, ours)
+
+
+@pytest.mark.parametrize("hook", ["keras.config.set_epsilon", "keras.config.set_max_steps_per_epoch",
+                                  "keras.utils.set_random_seed"])
+def test_a_model_naming_a_keras_function_that_is_no_activation_is_refused_unloaded(hook):
+    """Safe mode would load (and the model's first call run) any public Keras function named in its config."""
+    import keras
+
+    judge = _judge_module()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation=eval(hook))])  # noqa: S307
+    with pytest.raises(judge.JudgeVerdict, match=f"uses `{hook.rsplit('.', 1)[1]}` as an activation"):
+        judge.import_returned(judge._archive(model))
+    honest = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation=keras.activations.relu)])
+    honest.compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.binary_accuracy])
+    assert judge.HANDLE in judge.import_returned(judge._archive(honest))

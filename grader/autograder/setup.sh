@@ -5,7 +5,7 @@
 #
 # It installs Python and the course's dependencies from PyPI into /autograder/venv:
 # TensorFlow (CPU), Keras 3, NumPy, Matplotlib, Pillow, pytest, pytest-timeout and
-# Hypothesis, tqdm and watchfiles (the list is pyproject.toml's; exceptiongroup too on Python 3.10).
+# Hypothesis, tqdm, watchfiles and psutil (the list is pyproject.toml's; exceptiongroup too on Python 3.10).
 # Grading itself never downloads anything.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ python3 -m venv "$root/venv"
 "$root/venv/bin/python" - <<'PYTHON'
 import sys
 
-import hypothesis, keras, matplotlib, numpy, PIL, pytest, pytest_timeout, tensorflow, tqdm, watchfiles  # noqa: F401, E401
+import hypothesis, keras, matplotlib, numpy, PIL, psutil, pytest, pytest_timeout, tensorflow, tqdm, watchfiles  # noqa: F401, E401
 
 if sys.version_info < (3, 11):
     import exceptiongroup  # noqa: F401

@@ -1,0 +1,463 @@
+"""The judge: the process where the checks' Keras objects live and where a learner's model is run.
+
+The grader never loads or runs anything the learner's code built. A model
+that a learner's function returns travels from its worker, as a ``.keras``
+archive, to this process: a worker like the others (forked from the same
+template, fenced and limited the same way, killed at the check's deadline)
+that never imports a learner's module, so no code of theirs ran here before
+the checks ask their questions. The checks hold handles (``grader/handles.py``):
+every attribute they read, every call they make (``model(images)``,
+``model.fit(...)``, ``layer.get_config()``) is one call of this module's
+functions, answered as plain data (numbers, strings, arrays, or further handles).
+
+The worker's machinery (``worker.py``) imports this file as it would a
+learner's module and calls its functions; they take and return plain data
+only. Objects are kept in ``HANDLES`` until the check ends (``reset``).
+
+An archive from a learner is refused before anything of it is loaded when its
+config names a function that is not one of Keras' activations, losses or
+metrics (safe mode accepts any public Keras function, ``keras.config.set_epsilon``
+included), or a class from outside Keras.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+HANDLE = "__judge_handle__"
+HANDLES: dict[int, object] = {}
+KEYS: dict[int, int] = {}  # id(object) -> its handle, so one object always has one handle
+NEXT_KEY = [0]
+TRUSTED_ARCHIVES: dict[str, bytes] = {}  # digest -> a model file the grader sent (the checks' own models)
+ROOTS = ("keras", "numpy")
+FUNCTION_MODULES = ("activations", "losses", "metrics")
+NESTING = 8
+
+
+class JudgeVerdict(Exception):
+    """What a check concludes here, worded for the learner (the grader turns it into a failed check)."""
+
+
+# --------------------------------------------------------------------------
+# Handles: what crosses is plain data, or a handle to an object kept here
+# --------------------------------------------------------------------------
+
+
+def _handle(value) -> dict:
+    key = KEYS.get(id(value))
+    if key is None or HANDLES.get(key) is not value:
+        NEXT_KEY[0] += 1
+        key = NEXT_KEY[0]
+        HANDLES[key], KEYS[id(value)] = value, key
+    cls = type(value)
+    try:
+        shown = _text(repr(value), 200)
+    except Exception:  # noqa: BLE001 - a repr that fails shows the class
+        shown = f"<{cls.__qualname__}>"
+    return {HANDLE: key, "class": [cls.__module__, cls.__qualname__], "repr": shown}
+
+
+def _out(value, depth: int = 0):
+    """``value`` as plain data: numbers, strings, arrays and containers of them; anything else a handle."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
+        return value
+    if depth < NESTING and type(value) in (list, tuple):
+        items = [_out(v, depth + 1) for v in value]
+        return items if type(value) is list else tuple(items)
+    if (depth < NESTING and type(value) is dict and HANDLE not in value
+            and all(isinstance(k, (str, int)) for k in value)):  # a dict shaped like a handle stays a handle
+        return {k: _out(v, depth + 1) for k, v in value.items()}
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(value, tf.Tensor) and hasattr(value, "numpy"):  # eager, not symbolic
+        return value.numpy()
+    if tf is not None and isinstance(value, tf.TensorShape):
+        return tuple(value.as_list()) if value.rank is not None else None
+    return _handle(value)
+
+
+def _resolve(value, depth: int = 0):
+    """Arguments from the grader: handles become the objects they stand for."""
+    if isinstance(value, dict):
+        if set(value) == {HANDLE}:
+            return _object(value[HANDLE])
+        return {k: _resolve(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolve(v, depth + 1) for v in value)
+    return value
+
+
+def _object(key):
+    if isinstance(key, dict):
+        key = key.get(HANDLE)
+    try:
+        return HANDLES[key]
+    except (KeyError, TypeError):
+        raise LookupError(f"no object {key!r}: the objects of a check are dropped when it ends") from None
+
+
+def _dotted(path: str):
+    """``keras.applications.VGG16`` and the like: a trusted library's attribute, never the learner's."""
+    parts = str(path).split(".")
+    if parts[0] not in ROOTS or any(p.startswith("_") for p in parts):
+        raise LookupError(f"the judge builds objects from {ROOTS} only, not {path!r}")
+    value = __import__(parts[0])
+    for part in parts[1:]:
+        value = getattr(value, part)
+    return value
+
+
+# --------------------------------------------------------------------------
+# The calls the grader makes (every one takes and returns plain data)
+# --------------------------------------------------------------------------
+
+
+def new(path, args=(), kwargs=None):
+    """Calls a library function or class by its dotted name: ``new("keras.layers.Dense", (256,), {...})``."""
+    return _out(_dotted(path)(*_resolve(args), **_resolve(kwargs or {})))
+
+
+def get(key, name):
+    return _out(getattr(_object(key), name))
+
+
+def put(key, name, value):
+    setattr(_object(key), name, _resolve(value))
+
+
+def call(key, args=(), kwargs=None):
+    return _out(_object(key)(*_resolve(args), **_resolve(kwargs or {})))
+
+
+def method(key, name, args=(), kwargs=None):
+    return _out(getattr(_object(key), name)(*_resolve(args), **_resolve(kwargs or {})))
+
+
+def item(key, index):
+    return _out(_object(key)[_resolve(index)])
+
+
+def length(key):
+    return len(_object(key))
+
+
+def as_array(key):
+    """The object's value as a NumPy array (a variable, a tensor)."""
+    import keras
+
+    return keras.ops.convert_to_numpy(_object(key))
+
+
+def reset():
+    """Drops every object of the check that ended."""
+    HANDLES.clear()
+    KEYS.clear()
+
+
+def load_trusted(digest, raw=None):
+    """A new model from a file the grader sent (kept by digest: sent once, loaded as often as asked)."""
+    if raw is not None:
+        if hashlib.sha256(raw).hexdigest() != digest:
+            raise ValueError("the model file does not match its digest")
+        TRUSTED_ARCHIVES[digest] = raw
+    if digest not in TRUSTED_ARCHIVES:
+        return {"missing": digest}
+    return _out(_load(TRUSTED_ARCHIVES[digest], check=False))
+
+
+def import_returned(archive, embedded=(), arguments=()):
+    """A model a learner's function returned, as its archive; refused before loading if its config is not safe.
+
+    ``embedded`` lists, as the learner's worker saw them, which layers are
+    arguments of the call (``[index in model.layers, argument number]``) or
+    layers of a model argument (``[index, argument number, index in its
+    layers]``); ``arguments`` holds the handles of the check's own objects
+    for those arguments (None for one that is not here). Those layers are
+    put back as the check's own objects, so that freezing the check's base
+    afterwards changes what the returned model trains, as in the learner's
+    own process. Only a copy with the very weights the check passed in is
+    replaced: one with other weights is refused with a message.
+    """
+    import keras
+
+    model = _load(archive, check=True)
+    replacements = _replacements(model, embedded, [_resolve(a) for a in arguments], keras)
+    return _out(_relinked(model, replacements, keras) if replacements else model)
+
+
+def export(key, known=()):
+    """A model of the judge's as an archive with its trainable flags, for a learner's function to receive.
+
+    ``known`` lists the fingerprints of the archives the grader keeps: for one
+    of those, only the fingerprint comes back.
+    """
+    model = _object(key)
+    digest = fingerprint(model)
+    if digest in known:
+        return {"fingerprint": digest}
+    return {"archive": _archive(model), "trainable": trainable_flags(model), "fingerprint": digest}
+
+
+def apply_state(key, state, function):
+    """Gives the check's model the trainable flags and compilation its copy in the learner's worker was left with."""
+    model = _object(key)
+    if not _transport().set_trainable_flags(model, state.get("trainable") or []):
+        raise JudgeVerdict(f"`{function}` changed the layers of the model it was given; it should only change "
+                           "their settings.")
+    compile_config, rate = state.get("compile_config"), state.get("learning_rate")
+    if not state.get("recompiled") and isinstance(rate, float) and getattr(model, "optimizer", None) is not None:
+        try:  # a learning rate assigned in place, without compiling again
+            model.optimizer.learning_rate.assign(rate)
+        except Exception:  # noqa: BLE001 - a schedule, not a variable: nothing to mirror
+            pass
+    if state.get("recompiled") and isinstance(compile_config, dict):
+        _refuse_unsafe_functions(compile_config)
+        try:
+            model.compile_from_config(compile_config)
+        except Exception as error:  # noqa: BLE001 - the learner's compile settings are at fault
+            raise JudgeVerdict(f"`{function}` compiled the model with settings that cannot be read back "
+                               f"({type(error).__name__}: {_text(error, 300)}).") from None
+
+
+# --------------------------------------------------------------------------
+# Models as archives
+# --------------------------------------------------------------------------
+
+
+def all_layers(model) -> list:
+    return _transport().all_layers(model)
+
+
+def trainable_flags(model) -> list:
+    return _transport().trainable_flags(model)
+
+
+def fingerprint(model) -> str:
+    """A digest of all an archive holds: architecture (input shape included), weights, flags, compilation."""
+    import numpy as np
+
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    except Exception:  # noqa: BLE001 - a model without a config: its class and layers stand for it
+        digest.update(repr([type(model), [type(layer) for layer in all_layers(model)]]).encode())
+    for weight in model.get_weights():
+        digest.update(str(weight.shape).encode())
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    digest.update(json.dumps([trainable_flags(model), compile_config, model.name], default=str).encode())
+    return digest.hexdigest()
+
+
+def _transport():
+    """The runtime's ``transport`` (beside this file in a worker), or the grader's own."""
+    try:
+        import transport
+    except ImportError:
+        from grader import transport
+    return transport
+
+
+def _archive(model) -> bytes:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _transport().pack_model(model)
+
+
+def _load(raw: bytes, check: bool):
+    import warnings
+
+    import keras
+
+    transport = _transport()
+    try:
+        config = transport.model_config(raw)["config"]
+    except transport.ProtocolError as error:
+        raise JudgeVerdict(f"the model your code returned could not be read ({error}).") from None
+    if check:
+        _refuse_unsafe_functions(config)
+    _fix_keras_round_trips(keras)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras' notes on loading are not the learner's output
+            model = transport.unpack_model(raw)
+    except Exception as error:  # noqa: BLE001 - the learner's model, not the grader, is at fault
+        raise JudgeVerdict(
+            "the model your code returned cannot be loaded safely "
+            f"({type(error).__name__}: {_text(error, 400)}). Build it from Keras' own layers, "
+            "without Lambda layers or custom classes."
+        ) from None
+    return _fresh_graph(model, keras)
+
+
+def _refuse_unsafe_functions(config) -> None:
+    """Refuses a config naming anything but Keras' own classes and its activations, losses and metrics.
+
+    A function counts only by name among Keras' activations, losses and
+    metrics. Any other entry must name, by module and class, a class of
+    Keras' (Keras would return a function named as a class as it is, and
+    call it); ``Lambda`` and ``TFSMLayer`` (code, or a saved graph, inside a
+    layer) are refused outright.
+    """
+    import inspect
+
+    import keras
+
+    allowed = {name for module in FUNCTION_MODULES for name, value in vars(getattr(keras, module)).items()
+               if inspect.isfunction(value) and name not in ("get", "serialize", "deserialize")}
+    stack = [config]
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, list):
+            stack += entry
+        elif isinstance(entry, dict):
+            stack += entry.values()
+            named, module = entry.get("class_name"), entry.get("module")
+            if named == "function" and entry.get("config") not in allowed:
+                raise JudgeVerdict(
+                    f"the model your code returned uses `{_text(entry.get('config'), 100)}` as an activation, loss "
+                    "or metric; only Keras' own activations, losses and metrics may be named there "
+                    "(e.g. activation=\"relu\", loss=\"binary_crossentropy\").")
+            if isinstance(named, str) and named != "function" and not (module is None and named in KERAS_MARKERS):
+                _expect_keras_class(module, named, entry.get("registered_name"))
+
+
+REFUSED_CLASSES = ("Lambda", "TFSMLayer")
+# Entries of a config that are values, not objects (a functional model's tensors, arrays, bytes, slices).
+KERAS_MARKERS = ("__keras_tensor__", "__tensor__", "__numpy__", "__typespec__", "__bytes__", "__slice__",
+                 "__ellipsis__", "__tuple__")
+
+
+def _expect_keras_class(module, named: str, registered) -> None:
+    """Refuses an entry that does not name a class of Keras' own (by its module and name)."""
+    import importlib
+    import inspect
+
+    found = None
+    if isinstance(module, str) and (module == "keras" or module.startswith("keras.")) and named.isidentifier():
+        try:
+            found = getattr(importlib.import_module(module), named, None)
+        except ImportError:
+            found = None
+    if (not inspect.isclass(found) or named in REFUSED_CLASSES
+            or registered not in (None, named) and registered != f"{module}>{named}"):
+        raise JudgeVerdict(f"the model your code returned holds `{_text(named, 100)}` from `{_text(module, 100)}`, "
+                           "which is not one of Keras' own classes (or is a Lambda layer); build it from Keras' own "
+                           "layers, without Lambda layers or custom classes.")
+
+
+def _fresh_graph(model, keras):
+    """A loaded Sequential whose layers' ``.output`` belong to its current graph.
+
+    Loading adds the layers one by one, and Keras rebuilds the graph at each
+    step; each layer's ``.output`` then still names its first, stale call, and
+    ``keras.Model(model.inputs, layer.output)`` (Grad-CAM, activation models)
+    would be disconnected. The model is rebuilt once, from clean layers.
+    """
+    if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
+        for layer in model.layers:
+            layer._inbound_nodes.clear()
+            layer._outbound_nodes.clear()
+        model._maybe_rebuild()
+    return model
+
+
+def _fix_keras_round_trips(keras) -> None:
+    """Lets Keras read back what it wrote: ``RandomShear`` saves ``0.2`` as ``[-0.2, 0.2]`` and refuses it."""
+    shear = keras.layers.RandomShear
+    if getattr(shear, "_grader_round_trip", False):
+        return
+    original = shear.from_config.__func__
+
+    def from_config(cls, config):
+        for key in ("x_factor", "y_factor"):
+            value = config.get(key)
+            if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] == -value[1]:
+                config = dict(config, **{key: abs(value[1])})
+        return original(cls, config)
+
+    shear.from_config = classmethod(from_config)
+    shear._grader_round_trip = True
+
+
+def _replacements(model, embedded, arguments, keras) -> dict:
+    """``{index in model.layers: the check's own layer}`` for the layers the worker says are arguments (or theirs)."""
+    layers = list(model.layers)
+    found = {}
+    for entry in embedded:
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
+            raise ValueError(f"an embedded layer described as {entry!r}")
+        index, number = entry[0], entry[1]
+        if not isinstance(number, int) or not 0 <= number < len(arguments) or arguments[number] is None:
+            continue  # an argument that does not live here (the check kept it in the grader): the copy stays
+        original = arguments[number]
+        if len(entry) == 3:
+            owned = getattr(original, "layers", None)
+            if not isinstance(entry[2], int) or owned is None or not 0 <= entry[2] < len(owned):
+                raise ValueError(f"an embedded layer described as {entry!r}")
+            original = owned[entry[2]]
+        if not isinstance(index, int) or not 0 <= index < len(layers):
+            raise ValueError(f"an embedded layer described as {entry!r}")
+        if not isinstance(original, keras.layers.Layer) or type(original).__name__ == "InputLayer":
+            continue
+        _expect_same_weights(layers[index], original)
+        found[index] = original
+    return found
+
+
+def _relinked(model, replacements, keras):
+    from keras.src.models.functional import Functional
+
+    layers = list(model.layers)
+    try:
+        if isinstance(model, keras.Sequential):
+            for index, replacement in replacements.items():
+                layers[index] = replacement
+            compile_config = model.get_compile_config() if model.compiled else None
+            rebuilt = keras.Sequential([keras.Input(model.input_shape[1:]), *layers], name=model.name)
+            if compile_config:
+                rebuilt.compile_from_config(compile_config)
+        elif isinstance(model, Functional):
+            by_id = {id(layers[index]): replacement for index, replacement in replacements.items()}
+            rebuilt = keras.models.clone_model(model, clone_function=lambda layer: by_id.get(id(layer), layer))
+        else:
+            return model
+    except Exception as error:  # noqa: BLE001 - a model Keras cannot rebuild around the check's own layers
+        raise JudgeVerdict(
+            "the model your code returned holds the model it was given, but it cannot be rebuilt around it "
+            f"({type(error).__name__}: {_text(error, 300)}). Build it from Keras' own layers, "
+            "with the given model used as a layer (keras.Sequential([..., conv_base, ...]) or x = conv_base(inputs))."
+        ) from None
+    if not model.trainable:  # the outer flag only: setting it would also set every layer's, the base's included
+        rebuilt._trainable = False
+    return rebuilt
+
+
+def _expect_same_weights(copy, original) -> None:
+    import numpy as np
+
+    ours, theirs = original.get_weights(), copy.get_weights()
+    same = type(copy) is type(original) and len(ours) == len(theirs) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(ours, theirs))
+    if not same:
+        differ = sum(1 for a, b in zip(ours, theirs) if a.shape != b.shape or not np.array_equal(a, b))
+        differ += abs(len(ours) - len(theirs))
+        raise JudgeVerdict(
+            f"the model your code returned holds `{original.name}`, the model (or layer) it was given, but with other "
+            f"weights: {differ} of its {max(len(ours), len(theirs))} weight tensors differ from the ones it was "
+            "given. Building a model around it must leave its weights as they are (no fit, set_weights, "
+            "load_weights or re-initialising here)."
+        )
+
+
+def _text(value, limit: int) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in str(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
