@@ -1,14 +1,15 @@
 """The judge: the process where the checks' Keras objects live and where a learner's model is run.
 
-The grader never loads or runs anything the learner's code built. A model
-that a learner's function returns travels from its worker, as a ``.keras``
-archive, to this process: a worker like the others (forked from the same
-template, fenced and limited the same way, killed at the check's deadline)
-that never imports a learner's module, so no code of theirs ran here before
-the checks ask their questions. The checks hold handles (``grader/handles.py``):
-every attribute they read, every call they make (``model(images)``,
-``model.fit(...)``, ``layer.get_config()``) is one call of this module's
-functions, answered as plain data (numbers, strings, arrays, or further handles).
+The grader never loads or runs anything the learner's code built. A model that
+a learner's function returns travels from its worker, packed (its config and
+raw weights, ``transport.pack_model``), to this process: a worker like the
+others (forked from the same template, fenced and limited the same way, killed
+at the check's deadline) that never imports a learner's module, so no code of
+theirs ran here before the checks ask their questions. The checks hold handles
+(``grader/handles.py``): every attribute they read, every call they make
+(``model(images)``, ``model.fit(...)``, ``layer.get_config()``) is one call of
+this module's functions, answered as plain data (numbers, strings, arrays, or
+further handles).
 
 The worker's machinery (``worker.py``) imports this file as it would a
 learner's module and calls its functions; they take and return plain data
@@ -226,7 +227,7 @@ def apply_state(key, state, function):
 
 
 # --------------------------------------------------------------------------
-# Models as archives
+# Models as bytes ("archives": packed by transport.pack_model)
 # --------------------------------------------------------------------------
 
 

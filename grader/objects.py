@@ -2,7 +2,7 @@
 
 What a worker sends back is never rebuilt into a live object here:
 
-- a Keras model goes, as its ``.keras`` archive, to the judge (``grader/judge.py``),
+- a Keras model goes, packed (``transport.pack_model``), to the judge (``grader/judge.py``),
   a separate fenced process where the checks' own Keras objects live; the
   check gets a handle to it (``grader/handles.py``). Layers of it that were
   arguments of the call (the base of a frozen model) become the check's own
@@ -87,7 +87,7 @@ def _to_numpy(value):
 def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine=None, sent: set | None = None):
     """Encodes an object a check passes to student code (None: not an object this knows).
 
-    A model travels as its ``.keras`` archive the first time, and by its digest
+    A model travels packed (config and weights) the first time, and by its digest
     after that (``sent`` holds the digests the worker keeps).
     """
     from grader.handles import RemoteObject

@@ -198,8 +198,8 @@ def pytest_configure(config):
             book.expected_max_score = results.declared_points(config.args, config.invocation_params.dir)
             book.expected_points = results.declared_points_by_exercise(config.args, config.invocation_params.dir)
     book.write_placeholder()
-    # Warnings come from the grader's own process (Keras', while it reads a learner's model back), never from
-    # the learner's code: shown and counted only on request (-rw, or with --show-traceback).
+    # Warnings come from the grader's own process (its libraries' notes), never from the learner's code, which
+    # runs elsewhere: shown and counted only on request (-rw, or with --show-traceback).
     config.stash[SHOW_WARNINGS] = "w" in (config.option.reportchars or "") or config.getoption("--show-traceback")
     if not config.getoption("--show-traceback"):
         config.option.reportchars = ""  # the score table below replaces pytest's short summary

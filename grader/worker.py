@@ -492,7 +492,7 @@ class MissingArchive(LookupError):
 
 
 def decode_model(payload, buffers):
-    """A model the grader passes in: loaded from its ``.keras`` archive, compiled as it was.
+    """A model the grader passes in: unpacked from its config and weights, compiled as it was.
 
     An archive comes once; after that the grader names it by its digest.
     The same archive passed again (Grad-CAM on 50 images with one model)
