@@ -129,7 +129,9 @@ def test_a_costly_model_costs_its_own_checks_time_and_never_the_graders_memory(n
     assert seconds < 15 + 15, output  # the run's deadline, plus start-up and the result files
     assert peak_gb < 1.5, f"the grader's process peaked at {peak_gb:.2f} GB"
     total = float(re.search(r"^TOTAL\s+(\S+) / 19", output, re.MULTILINE).group(1))
-    assert total <= 10, output  # the preprocessing checks at most: every model check failed or was not run
+    # Not the chapter's model: its layer table (3), output shapes (1) and parameter count (1) always fail; a check
+    # that runs it once may pass or time out, as it would anywhere.
+    assert total <= 19 - 5, output
 
 
 def test_a_huge_figure_is_refused_in_the_worker_without_costing_the_grader(tmp_path):
