@@ -136,10 +136,6 @@ def call(key, args=(), kwargs=None):
     return _out(_object(key)(*_resolve(args), **_resolve(kwargs or {})))
 
 
-def method(key, name, args=(), kwargs=None):
-    return _out(getattr(_object(key), name)(*_resolve(args), **_resolve(kwargs or {})))
-
-
 def item(key, index):
     return _out(_object(key)[_resolve(index)])
 
