@@ -155,10 +155,19 @@ class Engine:
         while the previous exercise is graded hides that wait.
         """
         self.plan = list(modules)
-        if any(not m.blocked_packages for m in self.plan) and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
-            self.zygote = self._zygote()
+        if any(not m.blocked_packages for m in self.plan):
+            self.warm_up()
         if self.plan:
             self._start(self.plan[0])
+
+    def warm_up(self) -> None:
+        """Starts the template process now, if it is wanted and not started yet.
+
+        It imports TensorFlow (seconds): started while pytest imports the checks,
+        the two imports run side by side.
+        """
+        if self.zygote is None and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
+            self.zygote = self._zygote()
 
     def mounts_required(self) -> bool:
         """True where this machine gives a worker its own mount namespace (probed once per process)."""
@@ -409,9 +418,11 @@ class Worker:
         deadline, late = self.engine.deadline()
         try:
             for attempt in range(2):
-                # A model archive the worker already keeps is named by its digest, not sent again.
+                # A model archive the worker already keeps is named by its digest, not sent again; a judge's
+                # model it can build is sent as its recipe (the second attempt sends models themselves).
                 buffers: list[bytes] = []
-                encode = lambda v, b: objects.encode_argument(v, b, handles, self.engine, self.archives_sent)  # noqa: E731
+                encode = lambda v, b: objects.encode_argument(v, b, handles, self.engine, self.archives_sent,  # noqa: E731
+                                                              recipes=not attempt)
                 header = {
                     "op": "call", "function": function, "options": options, "seed": seed,
                     "args": transport.encode(tuple(args), buffers, encode),

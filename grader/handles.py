@@ -200,17 +200,28 @@ class Judge:
         self.trusted_sent.add(digest)
         return answer
 
-    def archive_of(self, proxy: RemoteObject) -> tuple[bytes, list]:
-        """The packed model and trainable flags of a judge's model, for a learner's function to receive."""
-        from grader.objects import digested
+    def model_argument(self, proxy: RemoteObject, buffers: list[bytes], sent: set | None, recipes: bool) -> dict:
+        """A judge's model as an argument of a learner's function: its recipe, its digest or its packed self.
 
-        exported = self.ask("export", proxy, list(self.archives))
-        kept = self.archives.get(exported["fingerprint"])
-        if kept is None:
-            kept = self.archives[exported["fingerprint"]] = (digested(exported["archive"]), exported["trainable"])
-            while len(self.archives) > ARCHIVES_KEPT:
-                self.archives.pop(next(iter(self.archives)))
-        return kept
+        Args:
+            proxy: the handle of the model.
+            buffers: the message's buffers, where a packed model goes.
+            sent: the digests of the packed models the worker keeps.
+            recipes: False once the worker built a recipe into other weights than the judge's.
+        """
+        from grader.objects import digested, model_argument
+
+        exported = self.ask("export", proxy, list(self.archives), recipes)
+        if "recipe" in exported:
+            payload = {"recipe": exported["recipe"], "trainable": exported["trainable"]}
+        else:
+            kept = self.archives.get(exported["fingerprint"])
+            if kept is None:
+                kept = self.archives[exported["fingerprint"]] = (digested(exported["archive"]), exported["trainable"])
+                while len(self.archives) > ARCHIVES_KEPT:
+                    self.archives.pop(next(iter(self.archives)))
+            payload = model_argument(*kept, buffers, sent)["$keras"]
+        return {"$keras": dict(payload, judged=True)}
 
     def import_returned(self, archive: bytes, embedded: list, originals) -> RemoteObject:
         """A model a learner's function returned, loaded in the judge; its argument layers are the check's own."""

@@ -32,6 +32,9 @@ HANDLES: dict[int, object] = {}
 KEYS: dict[int, int] = {}  # id(object) -> its handle, so one object always has one handle
 NEXT_KEY = [0]
 TRUSTED_ARCHIVES: dict[str, bytes] = {}  # digest -> a model file the grader sent (the checks' own models)
+# id(model) -> how ``new`` built it from plain arguments: a learner's worker builds it the
+# same way rather than receiving it, and checks that it got the judge's weights as they are now.
+RECIPES: dict[int, dict] = {}
 ROOTS = ("keras", "numpy")
 FUNCTION_MODULES = ("activations", "losses", "metrics")
 NESTING = 8
@@ -120,8 +123,37 @@ def _dotted(path: str):
 
 
 def new(path, args=(), kwargs=None):
-    """Calls a library function or class by its dotted name: ``new("keras.layers.Dense", (256,), {...})``."""
-    return _out(_dotted(path)(*_resolve(args), **_resolve(kwargs or {})))
+    """Calls a library function or class by its dotted name: ``new("keras.layers.Dense", (256,), {...})``.
+
+    A Keras model built from plain arguments alone (no handle among them) is
+    built from a seed of its own and keeps its recipe (``export``).
+    """
+    import random
+
+    function, kwargs = _dotted(path), kwargs or {}
+    resolved_args, resolved_kwargs = _resolve(args), _resolve(kwargs)
+    plain = _plain(args) and _plain(kwargs)
+    keras = sys.modules.get("keras")
+    seed = random.getrandbits(31)
+    if plain and keras is not None:
+        keras.utils.set_random_seed(seed)
+    value = function(*resolved_args, **resolved_kwargs)
+    if plain and keras is not None and isinstance(value, keras.Model):
+        RECIPES[id(value)] = {"model": value, "path": path, "args": list(args), "kwargs": dict(kwargs),
+                              "seed": seed}
+    return _out(value)
+
+
+def _plain(value, depth: int = 0) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if depth < NESTING and type(value) in (list, tuple):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < NESTING and type(value) is dict and HANDLE not in value:
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
 
 
 def get(key, name):
@@ -155,6 +187,7 @@ def reset():
     """Drops every object of the check that ended."""
     HANDLES.clear()
     KEYS.clear()
+    RECIPES.clear()
 
 
 def load_trusted(digest, raw=None):
@@ -165,7 +198,7 @@ def load_trusted(digest, raw=None):
         TRUSTED_ARCHIVES[digest] = raw
     if digest not in TRUSTED_ARCHIVES:
         return {"missing": digest}
-    return _out(_load(TRUSTED_ARCHIVES[digest], check=False))
+    return _out(_load(TRUSTED_ARCHIVES[digest], check=False)[0])
 
 
 def import_returned(archive, embedded=(), arguments=()):
@@ -179,22 +212,36 @@ def import_returned(archive, embedded=(), arguments=()):
     put back as the check's own objects, so that freezing the check's base
     afterwards changes what the returned model trains, as in the learner's
     own process. Only a copy with the very weights the check passed in is
-    replaced: one with other weights is refused with a message.
+    replaced: one with other weights is refused with a message. The worker
+    packs such a layer without its weights, only their digest.
     """
     import keras
 
-    model = _load(archive, check=True)
-    replacements = _replacements(model, embedded, [_resolve(a) for a in arguments], keras)
+    model, omitted = _load(archive, check=True)
+    replacements = _replacements(model, embedded, [_resolve(a) for a in arguments], omitted, keras)
+    if any(model.layers[index].weights for index in set(omitted) - set(replacements)):
+        raise JudgeVerdict("the model your code returned could not be read (it came without the weights of "
+                           "layers that are not the ones the check passed in).")
     return _out(_relinked(model, replacements, keras) if replacements else model)
 
 
-def export(key, known=()):
+def export(key, known=(), recipes=True):
     """A model of the judge's as an archive with its trainable flags, for a learner's function to receive.
 
     ``known`` lists the fingerprints of the archives the grader keeps: for one
-    of those, only the fingerprint comes back.
+    of those, only the fingerprint comes back. A model ``new`` built (and
+    not compiled since) comes as its recipe instead, with the digest of its
+    weights as they are now: a worker builds it in a tenth of a second, and
+    asks for the model itself if the weights it got differ. (Nothing else of a
+    built model changes but its flags, which travel apart, and the names
+    Keras numbers as it goes, which no check reads.)
     """
     model = _object(key)
+    recipe = RECIPES.get(id(model))
+    if recipes and recipe is not None and recipe["model"] is model and not getattr(model, "compiled", False):
+        return {"recipe": {"path": recipe["path"], "args": recipe["args"], "kwargs": recipe["kwargs"],
+                           "seed": recipe["seed"], "weights": _transport().weights_digest(model.get_weights())},
+                "trainable": trainable_flags(model)}
     digest = fingerprint(model)
     if digest in known:
         return {"fingerprint": digest}
@@ -285,14 +332,16 @@ def _load(raw: bytes, check: bool):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras' notes on loading are not the learner's output
-            model = transport.unpack_model(raw)
+            model, omitted = transport.unpack_model(raw)
+    except transport.ProtocolError as error:
+        raise JudgeVerdict(f"the model your code returned could not be read ({error}).") from None
     except Exception as error:  # noqa: BLE001 - the learner's model, not the grader, is at fault
         raise JudgeVerdict(
             "the model your code returned cannot be loaded safely "
             f"({type(error).__name__}: {_text(error, 400)}). Build it from Keras' own layers, "
             "without Lambda layers or custom classes."
         ) from None
-    return _fresh_graph(model, keras)
+    return _fresh_graph(model, keras), omitted
 
 
 def _refuse_unsafe_functions(config) -> None:
@@ -385,7 +434,7 @@ def _fix_keras_round_trips(keras) -> None:
     shear._grader_round_trip = True
 
 
-def _replacements(model, embedded, arguments, keras) -> dict:
+def _replacements(model, embedded, arguments, omitted, keras) -> dict:
     """``{index in model.layers: the check's own layer}`` for the layers the worker says are arguments (or theirs)."""
     layers = list(model.layers)
     found = {}
@@ -405,7 +454,10 @@ def _replacements(model, embedded, arguments, keras) -> dict:
             raise ValueError(f"an embedded layer described as {entry!r}")
         if not isinstance(original, keras.layers.Layer) or type(original).__name__ == "InputLayer":
             continue
-        _expect_same_weights(layers[index], original)
+        if index in omitted:
+            _expect_same_digest(omitted[index], original)
+        else:
+            _expect_same_weights(layers[index], original)
         found[index] = original
     return found
 
@@ -447,12 +499,20 @@ def _expect_same_weights(copy, original) -> None:
     if not same:
         differ = sum(1 for a, b in zip(ours, theirs) if a.shape != b.shape or not np.array_equal(a, b))
         differ += abs(len(ours) - len(theirs))
-        raise JudgeVerdict(
-            f"the model your code returned holds `{original.name}`, the model (or layer) it was given, but with other "
-            f"weights: {differ} of its {max(len(ours), len(theirs))} weight tensors differ from the ones it was "
-            "given. Building a model around it must leave its weights as they are (no fit, set_weights, "
-            "load_weights or re-initialising here)."
-        )
+        _other_weights(original, f"{differ} of its {max(len(ours), len(theirs))} weight tensors differ")
+
+
+def _expect_same_digest(digest: str, original) -> None:
+    if _transport().weights_digest(original.get_weights()) != digest:
+        _other_weights(original, "its weight tensors differ")
+
+
+def _other_weights(original, how: str) -> None:
+    raise JudgeVerdict(
+        f"the model your code returned holds `{original.name}`, the model (or layer) it was given, but with other "
+        f"weights: {how} from the ones it was given. Building a model around it must leave its weights as they "
+        "are (no fit, set_weights, load_weights or re-initialising here)."
+    )
 
 
 def _text(value, limit: int) -> str:

@@ -84,17 +84,18 @@ def _to_numpy(value):
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
-def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine=None, sent: set | None = None):
+def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine=None, sent: set | None = None,
+                    recipes: bool = True):
     """Encodes an object a check passes to student code (None: not an object this knows).
 
     A model travels packed (config and weights) the first time, and by its digest
-    after that (``sent`` holds the digests the worker keeps).
+    after that (``sent`` holds the digests the worker keeps); one the judge built
+    and kept as built travels as its recipe (while ``recipes``).
     """
     from grader.handles import RemoteObject
 
     if type(value) is RemoteObject:
-        archive, flags = engine.judge.archive_of(value)
-        return _model_argument(archive, flags, buffers, sent)
+        return engine.judge.model_argument(value, buffers, sent, recipes)
     module = type(value).__module__ or ""
     if not module.startswith(("keras", "tensorflow")):
         return None
@@ -102,7 +103,7 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine
     import tensorflow as tf
 
     if isinstance(value, keras.Model):
-        return _model_argument(ARCHIVES.archive(value), transport.trainable_flags(value), buffers, sent)
+        return model_argument(ARCHIVES.archive(value), transport.trainable_flags(value), buffers, sent)
     if isinstance(value, tf.data.Dataset):
         return {"$dataset_handle": {"handle": handles.add(value), "cardinality": int(value.cardinality().numpy()),
                                     "spec": transport.describe_spec(value.element_spec)}}
@@ -113,7 +114,7 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine
     return None
 
 
-def _model_argument(archive: bytes, flags: list, buffers: list[bytes], sent: set | None) -> dict:
+def model_argument(archive: bytes, flags: list, buffers: list[bytes], sent: set | None) -> dict:
     digest = archive_digest(archive)
     if sent is not None and digest in sent:
         return {"$keras": {"digest": digest, "trainable": flags}}

@@ -273,6 +273,27 @@ def _fixed_seeds(request):
     yield
 
 
+def pytest_collectstart(collector):
+    """Warms the engine up as a checks file whose workers import TensorFlow starts to be collected.
+
+    The checks file's import (Keras, in this process) and the template's (TensorFlow, in its own) then
+    overlap. A file that blocks packages in its workers (``WORKER_BLOCKED_PACKAGES``) needs no template.
+    """
+    path = getattr(collector, "path", None)
+    if not isinstance(collector, pytest.Module) or path is None or not path.name.startswith("test_"):
+        return
+    name = path.stem.removeprefix("test_")
+    config = collector.config
+    if not config.getoption("--grade-untouched-stubs") and is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py"):
+        return
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return
+    if "WORKER_BLOCKED_PACKAGES" not in source:
+        engine_of(config).warm_up()
+
+
 def pytest_collection_finish(session):
     """Registers the checks that will run (after -k and other selection)."""
     config = session.config

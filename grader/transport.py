@@ -19,6 +19,7 @@ before they are imported).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -339,17 +340,58 @@ MODEL_HEADER = struct.Struct(">Q")
 MODEL_CONFIG_BYTES = 16 * 2**20
 
 
-def pack_model(model) -> bytes:
-    """``model`` as bytes: its serialised config (compilation included) and its weights."""
+def pack_model(model, omitted=()) -> bytes:
+    """``model`` as bytes: its serialised config (compilation included) and its weights.
+
+    Args:
+        model: a Keras model.
+        omitted: indices in ``model.layers`` of layers whose weights the receiver
+            already holds (a model it passed in): only their digest
+            (``weights_digest``) is packed, and ``unpack_model`` leaves them as
+            zeros for the receiver to put its own layer in their place.
+    """
     import keras
     import numpy
 
-    weights = [numpy.ascontiguousarray(w) for w in model.get_weights()]
+    groups = _weights_by_layer(model) if omitted else None
+    if groups is None:  # nothing to leave out, or weights that are not the layers' own in order
+        groups, omitted = [model.get_weights()], ()
+    digests = {index: weights_digest(groups[index]) for index in omitted if 0 <= index < len(groups)}
+    weights = [numpy.ascontiguousarray(w) for index, group in enumerate(groups) if index not in digests for w in group]
     header = json.dumps({
         "config": keras.saving.serialize_keras_object(model),
         "weights": [[w.dtype.str, list(w.shape)] for w in weights],
+        "omitted": [[index, digest] for index, digest in digests.items()],
     }, default=str).encode()
     return b"".join([MODEL_HEADER.pack(len(header)), header, *(w.tobytes() for w in weights)])
+
+
+def _weights_by_layer(model) -> list | None:
+    """``model.get_weights()`` split by layer of ``model.layers``, or None where it is not in that order."""
+    weights = list(model.weights)
+    layered = [list(layer.weights) for layer in model.layers]
+    if [id(w) for group in layered for w in group] != [id(w) for w in weights]:
+        return None
+    values = model.get_weights()
+    groups, start = [], 0
+    for group in layered:
+        groups.append(values[start:start + len(group)])
+        start += len(group)
+    return groups
+
+
+def weights_digest(weights) -> str:
+    """A digest of a list of weight arrays: their dtypes, shapes and values."""
+    import hashlib
+
+    import numpy
+
+    digest = hashlib.sha256()
+    for weight in weights:
+        weight = numpy.ascontiguousarray(weight)
+        digest.update(f"{weight.dtype.str}{weight.shape};".encode())
+        digest.update(weight.data)
+    return digest.hexdigest()
 
 
 def model_config(raw: bytes) -> dict:
@@ -369,7 +411,13 @@ def model_config(raw: bytes) -> dict:
 
 
 def unpack_model(raw: bytes):
-    """The model ``pack_model`` made ``raw`` from, built with Keras' safe mode (no Lambda, no custom code)."""
+    """The model ``pack_model`` made ``raw`` from, built with Keras' safe mode (no Lambda, no custom code).
+
+    Returns:
+        ``(model, omitted)``: ``omitted`` maps the index in ``model.layers`` of
+        each layer packed without its weights to their digest; those layers
+        hold zeros.
+    """
     import keras
     import numpy
 
@@ -388,9 +436,62 @@ def unpack_model(raw: bytes):
             raise ProtocolError("a model whose weights are shorter than their description")
         weights.append(numpy.frombuffer(raw, dtype, count=math.prod(shape), offset=offset).reshape(shape))
         offset += size
-    model = keras.saving.deserialize_keras_object(header["config"], safe_mode=True)
-    model.set_weights(weights)
-    return model
+    try:
+        omitted = {int(index): str(digest) for index, digest in header.get("omitted") or []}
+    except (TypeError, ValueError):
+        raise ProtocolError("a model with a malformed list of layers packed without weights") from None
+    with _weights_start_as_zeros():
+        model = keras.saving.deserialize_keras_object(header["config"], safe_mode=True)
+    if not omitted:
+        model.set_weights(weights)
+        return model, omitted
+    groups = _weights_by_layer(model)
+    if groups is None or not all(0 <= index < len(groups) for index in omitted):
+        raise ProtocolError("a model packed without some layers' weights, whose layers do not match")
+    kept = [index for index in range(len(groups)) if index not in omitted]
+    if sum(len(groups[index]) for index in kept) != len(weights):
+        raise ProtocolError("a model whose weights do not match its layers")
+    start = 0
+    for index in kept:
+        count = len(groups[index])
+        model.layers[index].set_weights(weights[start:start + count])
+        start += count
+    return model, omitted
+
+
+@contextlib.contextmanager
+def _weights_start_as_zeros():
+    """Variables made with a Keras initializer start as zeros while a model is unpacked.
+
+    Its weights are set right after, so the random draws of the initializers
+    (most of the time it takes to unpack VGG16: 0.12 s, 0.05 s with zeros)
+    would be thrown away. A variable made otherwise (a dropout layer's seed
+    state, which is not among the weights) is made as usual. Where Keras keeps
+    its variables elsewhere (another backend or version), nothing changes.
+    """
+    import keras
+
+    try:
+        from keras.src.backend.tensorflow.core import Variable
+    except ImportError:
+        Variable = None
+    original = getattr(Variable, "_initialize_with_initializer", None) if Variable is not None else None
+    if original is None:
+        yield
+        return
+
+    def initialize(variable, initializer):
+        if not isinstance(initializer, keras.initializers.Initializer):
+            return original(variable, initializer)
+        import tensorflow as tf
+
+        variable._initialize(lambda: tf.zeros(variable._shape, dtype=variable._dtype))
+
+    Variable._initialize_with_initializer = initialize
+    try:
+        yield
+    finally:
+        Variable._initialize_with_initializer = original
 
 
 def all_layers(model) -> list:

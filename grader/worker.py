@@ -37,6 +37,11 @@ ARGUMENT_IDS: dict[int, list] = {}
 # The Keras models among them, (model, reference): a returned model that holds
 # one of their layers (a functional model spliced onto ``conv_base.output``) says so.
 ARGUMENT_MODELS: list = []
+# Ids of the models among them that the judge holds (its own copy of each): a
+# returned model that embeds one is packed without that layer's weights.
+JUDGED_MODELS: set[int] = set()
+# id(model) -> its state after the call, once read (``changed``), for ``encode_changed``.
+STATES_AFTER: dict[int, dict] = {}
 
 
 # --------------------------------------------------------------------------
@@ -133,6 +138,7 @@ def _serve(module) -> None:
 
 def _answer(module, header: dict, buffers: list[bytes]) -> None:
     out: list[bytes] = []
+    JUDGED_MODELS.clear()
     try:
         args = transport.decode(header["args"], buffers, DECODERS)
         kwargs = transport.decode(header["kwargs"], buffers, DECODERS)
@@ -169,6 +175,8 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
         reply["changed"], reply["changed_error"] = [], transport.safe_repr(error)
     ARGUMENT_IDS.clear()
     ARGUMENT_MODELS.clear()
+    JUDGED_MODELS.clear()
+    STATES_AFTER.clear()
     transport.send(SOCKET, reply, out)
 
 
@@ -256,13 +264,22 @@ def _encode_object(value, out, options):
 
 
 def encode_model(model, out: list[bytes]) -> dict:
-    """A Keras model as its packed config and weights, plus which of its layers are arguments of the call."""
+    """A Keras model as its packed config and weights, plus which of its layers are arguments of the call.
+
+    The layers that are (or belong to) a model the judge holds are packed
+    without their weights: the judge puts its own in their place.
+    """
     import warnings
 
+    embedded = embedded_layers(model)
+    judged = {id(value) for value, _ in ARGUMENT_MODELS if id(value) in JUDGED_MODELS}
+    owners = {id(layer): id(value) for value, _ in ARGUMENT_MODELS for layer in getattr(value, "layers", [])}
+    omitted = [index for index, *_ in embedded if model.layers[index].weights
+               and (id(model.layers[index]) in judged or owners.get(id(model.layers[index])) in judged)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' own notes are not the learner's output
-        out.append(transport.pack_model(model))
-    return {"archive": len(out) - 1, "embedded": embedded_layers(model), "class": type(model).__name__}
+        out.append(transport.pack_model(model, omitted))
+    return {"archive": len(out) - 1, "embedded": embedded, "class": type(model).__name__}
 
 
 def embedded_layers(model) -> list:
@@ -405,7 +422,7 @@ def model_state(model):
     compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
     return {
         "trainable": transport.trainable_flags(model),
-        "weights": [w.copy() for w in model.get_weights()],
+        "weights": transport.weights_digest(model.get_weights()),
         # Each compile() makes a new compile-config object: a new one means "recompiled", while a
         # learning rate assigned in place only changes the config's content.
         "compile": (id(getattr(model, "_compile_config", None)), json.dumps(compile_config, sort_keys=True, default=str)),
@@ -423,10 +440,8 @@ def changed(value, before) -> bool:
             return not _same(value, state)
         except Exception:  # noqa: BLE001
             return True
-    now = model_state(value)
-    return (now["trainable"] != state["trainable"] or now["compile"] != state["compile"]
-            or len(now["weights"]) != len(state["weights"])
-            or any(not numpy.array_equal(a, b) for a, b in zip(now["weights"], state["weights"])))
+    now = STATES_AFTER[id(value)] = model_state(value)
+    return now != state
 
 
 def _same(a, b) -> bool:
@@ -451,12 +466,9 @@ def encode_changed(value, before, out):
     """
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(value, keras.Model):
-        import numpy
-
         _forget_loaded(value)
-        state, old = model_state(value), before[1]
-        weights_changed = len(state["weights"]) != len(old["weights"]) or not all(
-            a.shape == b.shape and numpy.array_equal(a, b) for a, b in zip(state["weights"], old["weights"]))
+        state, old = STATES_AFTER.pop(id(value), None) or model_state(value), before[1]
+        weights_changed = state["weights"] != old["weights"]
         recompiled = state["compile"][0] != old["compile"][0]
         return {"$model_state": transport.encode({
             "recompiled": recompiled, "trainable": state["trainable"], "weights_changed": weights_changed,
@@ -500,6 +512,8 @@ def decode_model(payload, buffers):
     """
     import hashlib
 
+    if "recipe" in payload:
+        return _model_from_recipe(payload)
     if "archive" in payload:
         raw = transport._buffer(buffers, payload["archive"])
         digest = hashlib.sha256(raw).hexdigest()
@@ -512,20 +526,57 @@ def decode_model(payload, buffers):
         raw = KEPT_ARCHIVES.get(digest)
         if raw is None:
             raise MissingArchive(digest)
+    return _kept_model(digest, payload, lambda: _load_model(payload, raw))
+
+
+def _kept_model(digest: str, payload, load):
     key = digest + json.dumps(payload.get("trainable"))
-    if key in LOADED_MODELS:
-        return LOADED_MODELS[key]
-    model = _load_model(payload, raw)
-    if len(LOADED_MODELS) >= 8:
-        LOADED_MODELS.pop(next(iter(LOADED_MODELS)))
-    LOADED_MODELS[key] = model
+    model = LOADED_MODELS.get(key)
+    if model is None:
+        model = load()
+        if len(LOADED_MODELS) >= 8:
+            LOADED_MODELS.pop(next(iter(LOADED_MODELS)))
+        LOADED_MODELS[key] = model
+    if payload.get("judged"):
+        JUDGED_MODELS.add(id(model))
     return model
+
+
+def _model_from_recipe(payload):
+    """A model the judge built from a Keras function and plain arguments, built here the same way.
+
+    ``keras.applications.VGG16(weights=None)`` takes 0.1 s to build, where
+    its 58 MB of weights would cross two processes. The judge seeded the build
+    and sends the digest of the model's weights as they are now: a build that
+    got others (the check changed them since) makes the grader send the model
+    itself.
+    """
+    import keras
+
+    recipe = payload["recipe"]
+
+    def build():
+        if not str(recipe.get("path", "")).startswith("keras."):
+            raise MissingArchive("recipe")
+        function = keras
+        for part in str(recipe["path"]).split(".")[1:]:
+            function = getattr(function, part)
+        keras.utils.set_random_seed(int(recipe["seed"]))
+        model = function(*recipe.get("args", ()), **recipe.get("kwargs", {}))
+        if transport.weights_digest(model.get_weights()) != recipe.get("weights"):
+            raise MissingArchive("recipe")
+        flags = payload.get("trainable")
+        if flags:
+            transport.set_trainable_flags(model, flags)
+        return model
+
+    return _kept_model("recipe:" + json.dumps(recipe, sort_keys=True, default=str), payload, build)
 
 
 def _load_model(payload, raw):
     import keras
 
-    model = transport.unpack_model(raw)
+    model, _ = transport.unpack_model(raw)
     if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
         # Loading added the layers one by one; rebuild once so that each layer's
         # ``.output`` belongs to the model's graph (see judge._fresh_graph).
