@@ -101,6 +101,7 @@ class Engine:
         self.check_seconds = DEFAULT_CHECK_SECONDS
         self.worker_ends_in_check = 0
         self.check_seed, self.calls_in_check = 0, 0
+        self.names_used: set[tuple[str, str]] = set()  # (module, name) the current check looked up
         self.environ_at_start = {name: os.environ.get(name) for name in SYNCED_ENVIRON}
         self.workers: dict[tuple, Worker] = {}
         self.import_errors: dict[tuple, ExerciseImportError] = {}
@@ -117,6 +118,7 @@ class Engine:
         self.check_deadline = time.monotonic() + seconds
         self.worker_ends_in_check = 0
         self.check_seed, self.calls_in_check = seed, 0
+        self.names_used = set()
 
     def call_seed(self) -> int:
         """The seed of the check's next call: the learner's code starts each call from a state the check fixes."""
@@ -708,6 +710,7 @@ class RemoteModule:
     def __getattr__(self, attribute: str):
         if attribute.startswith("__"):
             raise AttributeError(attribute)
+        self._engine.names_used.add((self.name, attribute))
         kind = self._engine.worker_for(self).names.get(attribute)
         if kind is None:
             raise MissingName(f"{self.shown_path} has no `{attribute}`. Keep the names and signatures "
@@ -725,6 +728,7 @@ class RemoteModule:
 
     def call(self, function: str, *args, options: dict | None = None, **kwargs):
         """Calls ``function`` with explicit transport ``options`` (e.g. ``dataset_passes``)."""
+        self._engine.names_used.add((self.name, function))
         worker = self._engine.worker_for(self)
         if function not in worker.names:
             raise MissingName(f"{self.shown_path} has no `{function}`.")

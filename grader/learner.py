@@ -205,9 +205,10 @@ class Checkout:
                          message=str(NotStarted(check["task"] or function, shown)))
         return ExerciseResult(exercise, checks, exercise_hint(exercise))
 
-    def remember(self, result: ExerciseResult, digest: str | None, course: str) -> None:
+    def remember(self, result: ExerciseResult, digest: str | None, course: str, functions=None) -> None:
         if result.error is None and digest is not None:
-            self.state["results"][result.exercise] = {"module": digest, "course": course, **result.to_json()}
+            self.state["results"][result.exercise] = {"module": digest, "course": course, "functions": functions,
+                                                      **result.to_json()}
 
     # ------------------------------------------------------------- reset
     def stub_text(self, exercise: str) -> str:
@@ -279,6 +280,72 @@ class Checkout:
 
 def source_digest(source: bytes | None) -> str | None:
     return None if source is None else hashlib.sha256(source).hexdigest()
+
+
+# Names through which a function can reach the module's others without naming them (``globals()[name]``,
+# ``getattr(sys.modules[__name__], name)``, ``eval``): such a function depends on the whole module.
+DYNAMIC_NAMES = frozenset({"globals", "locals", "vars", "eval", "exec", "compile", "__import__", "importlib", "sys",
+                           "inspect", "__name__"})
+DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "modules", "__globals__"})
+
+
+def function_digests(source: bytes | None) -> dict[str, str] | None:
+    """A digest of each top-level function of a module, to tell which ones a save changed.
+
+    A function's digest covers its own code (comments and layout aside), the
+    code of every top-level function it names (and those they name), and the
+    module's other top-level statements (imports, constants, classes): a change
+    to any of these changes it. A function that names a way to reach others
+    dynamically (``globals``, ``eval``, ``sys``...) depends on the whole
+    module. None for a module that does not parse.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source or b"")
+    except (SyntaxError, ValueError):
+        return None
+    functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    rest = [ast.dump(node) for node in tree.body if node not in functions.values()]
+    shared = hashlib.sha256("\n".join(rest).encode()).hexdigest()
+    whole = hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+    named = {name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} for name, node in functions.items()}
+    dynamic = {name for name, node in functions.items()
+               if named[name] & DYNAMIC_NAMES
+               or any(isinstance(n, ast.Attribute) and n.attr in DYNAMIC_ATTRIBUTES for n in ast.walk(node))}
+    digests = {}
+    for name, node in functions.items():
+        reached, queue = {name}, [name]
+        while queue:
+            for other in named[queue.pop()] & functions.keys() - reached:
+                reached.add(other)
+                queue.append(other)
+        if reached & dynamic:
+            digests[name] = whole
+            continue
+        parts = [shared] + [ast.dump(functions[other]) for other in sorted(reached)]
+        digests[name] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return digests
+
+
+def checks_to_run(entry: dict | None, digests: dict[str, str] | None, course: str) -> list[dict] | None:
+    """The checks of a saved exercise whose verdict may differ from its last grade (None: all of them).
+
+    A check is run again when a function it looked up changed (``function_digests``),
+    or when it did not end as passed, failed or not started (a timeout, a crash: the
+    machine's state may have mattered), or when it is not known which functions it
+    used. The others keep their verdict: every check starts from its own fixed
+    seed, so the same functions earn the same verdict.
+    """
+    if not entry or entry.get("course") != course or digests is None or not isinstance(entry.get("functions"), dict):
+        return None
+    before = entry["functions"]
+    changed = {name for name in before.keys() | digests.keys() if before.get(name) != digests.get(name)}
+    checks = entry.get("checks") or []
+    rerun = [check for check in checks
+             if check.get("status") not in ("passed", "failed", "not started") or not check.get("calls")
+             or changed & set(check["calls"])]
+    return None if len(rerun) == len(checks) else rerun
 
 
 def check_exercise(name: str) -> str:
@@ -412,25 +479,68 @@ class LearnerGrader:
         return {exercise: results[exercise] for exercise in exercises}
 
     def _grade_on_runner(self, exercises, on_event) -> dict[str, ExerciseResult]:
-        modules, digests = {}, {}
+        """Grades ``exercises`` on the runner: of an exercise graded before, only the checks a save may change."""
+        modules, digests, functions, kept = {}, {}, {}, {}
         for exercise in exercises:
             # Read once: the result is remembered under the digest of exactly what was graded.
             source = self.checkout.source(exercise)
-            digests[exercise] = source_digest(source)
+            digests[exercise], functions[exercise] = source_digest(source), function_digests(source)
             if source is not None:
                 modules[exercise] = base64.b64encode(source).decode()
-        self.graded += 1
-        job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
-               "options": {"run_untouched_stubs": False}, "events": on_event is not None,
-               "course": self.course, "label": self.checkout.label}
-        answer = self.runner.grade(job, GRADING_SECONDS, on_event=on_event)
-        results = results_of(answer, exercises)
+            entry = self.checkout.state["results"].get(exercise)
+            rerun = checks_to_run(entry, functions[exercise], self.course)
+            if rerun is not None:
+                kept[exercise] = (entry, {check["nodeid"] for check in rerun})
+        selection = self._selection(exercises, kept)
+        if selection is None:
+            kept = {}
+        answer = {"checks": [], "hints": {}}
+        if selection != []:
+            self.graded += 1
+            job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
+                   "options": {"run_untouched_stubs": False, "checks": selection}, "events": on_event is not None,
+                   "course": self.course, "label": self.checkout.label}
+            answer = self.runner.grade(job, GRADING_SECONDS, on_event=on_event)
+        results = results_of(answer, [e for e in exercises if e not in kept])
+        for exercise, (entry, rerun) in kept.items():
+            results[exercise] = merged(exercise, entry, rerun, answer)
         # A fresh state: another process (a `hint`, a second watch) may have written it meanwhile.
         self.checkout.state = self.checkout._load_state()
         for exercise, result in results.items():
-            self.checkout.remember(result, digests[exercise], self.course)
+            self.checkout.remember(result, digests[exercise], self.course, functions[exercise])
         self.checkout.save_state()
-        return results
+        return {exercise: results[exercise] for exercise in exercises}
+
+    @staticmethod
+    def _selection(exercises, kept: dict) -> list[str] | None:
+        """The runner's ``checks`` option: every check of the exercises graded whole, the chosen ones of the others.
+
+        None (grade every check) when no exercise keeps verdicts, or when an exercise graded whole has checks
+        that cannot be listed from its file.
+        """
+        if not kept:
+            return None
+        selection = []
+        for exercise in exercises:
+            if exercise in kept:
+                selection += [f"{exercise}::{nodeid.rsplit('::', 1)[-1]}" for nodeid in sorted(kept[exercise][1])]
+                continue
+            declared = declared_checks(exercise)
+            if not declared:
+                return None
+            selection += [f"{exercise}::{check['function']}" for check in declared]
+        return selection
+
+
+def merged(exercise: str, entry: dict, rerun: set[str], answer: dict) -> ExerciseResult:
+    """An exercise's last result with the checks graded again replaced by their new verdicts."""
+    if answer.get("error"):
+        return ExerciseResult(exercise, [], "", answer["error"])
+    fresh = {check["nodeid"]: check for check in answer.get("checks") or [] if check["exercise"] == exercise}
+    if not rerun <= fresh.keys():
+        return ExerciseResult(exercise, [], "", "the grading run did not report every check it was asked to run")
+    checks = [fresh.get(check["nodeid"], check) for check in entry.get("checks") or []]
+    return ExerciseResult(exercise, checks, (answer.get("hints") or {}).get(exercise) or entry.get("hint", ""))
 
 
 def current_exercise(results: dict[str, ExerciseResult]) -> str | None:

@@ -250,7 +250,7 @@ class Watch:
         self.background: list[str] = []  # exercises to grade while the learner waits for nothing, first first
         self.notes: list[str] = []
         self.status = ""
-        self.ticking = False  # while a grading's status line is kept up to date
+        self.grading_ended = threading.Event()  # set when a grading ends: its status line stops ticking at once
 
     # ------------------------------------------------------------- output
     def write(self, text: str = "") -> None:
@@ -356,13 +356,13 @@ class Watch:
             self.show_status(self._status_text(where, running, started))
 
         ticker = threading.Thread(target=self._tick, args=(where, running, started), daemon=True)
-        self.ticking = True
+        self.grading_ended.clear()
         ticker.start()
         try:
             self.show_status(f"grading {where}…")
             result = self.grader.grade([exercise], on_event=on_event)[exercise]
         finally:
-            self.ticking = False
+            self.grading_ended.set()
             ticker.join()
             self.clear_status()
         return {exercise: result}
@@ -377,9 +377,8 @@ class Watch:
 
     def _tick(self, where: str, running: dict, started: float) -> None:
         """Keeps the status line's seconds moving while a long check runs."""
-        while self.ticking:
-            time.sleep(0.5)
-            if self.ticking and time.monotonic() - running["since"] >= 2:
+        while not self.grading_ended.wait(0.5):
+            if time.monotonic() - running["since"] >= 2:
                 self.show_status(self._status_text(where, running, started))
 
     def result_of(self, exercise: str) -> ExerciseResult | None:

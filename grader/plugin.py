@@ -511,6 +511,9 @@ def pytest_runtest_makereport(item, call):
     book = item.config.stash[GRADEBOOK]
     if item.nodeid not in book.checks or report.when == "teardown" and report.passed:
         return report
+    # Which of the learner's functions the check used: the watch re-runs it only when one of them changes.
+    book.checks[item.nodeid].calls = sorted(name for module, name in engine_of(item.config).names_used
+                                            if module == exercise_name(item))
     if report.passed and report.when == "call":
         book.record(item.nodeid, "passed", "")
     elif report.failed or report.skipped:

@@ -34,7 +34,8 @@ its command line. A job::
 The answer::
 
     {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
-     "checks": [{"nodeid", "exercise", "name", "points", "task", "status", "message", "import_error"}, ...],
+     "checks": [{"nodeid", "exercise", "name", "points", "task", "status", "message", "import_error",
+                 "calls": [the learner's functions it looked up]}, ...],
      "hints": {exercise: hint}, "output": str (its last 200,000 characters), "output_chars": int,
      "seconds": float, "error": str|None, "retire": bool}
 
@@ -349,7 +350,7 @@ def _run_session(arguments: list[str], plugins=()) -> int:
 class SessionObserver:
     """A pytest plugin object that reports each check as it starts and ends, and keeps the session's verdicts."""
 
-    FIELDS = ("nodeid", "exercise", "name", "points", "task", "status", "message", "import_error")
+    FIELDS = ("nodeid", "exercise", "name", "points", "task", "status", "message", "import_error", "calls")
 
     def __init__(self, job_id, events):
         self.job_id, self.events = job_id, events

@@ -9,12 +9,15 @@ times, each on a fresh copy of the stubs (seven untouched stubs, no
 ``.grader/`` state: a fresh clone), and measures the wall time from starting
 the process to the end of its first screen (its last line, "Watching …").
 
-Saves (exercise 1 only, the default): on the last watch started, 1 s after
-its first screen, saves ``exercises/conv.py`` ``--saves`` times (1 s apart),
-alternating between a learner's file with a correct ``conv_output_length``
-and the same file with a realistic bug in it (``valid-off-by-one``; the
-other functions still raise NotImplementedError: where a learner of
-exercise 1 starts). For each save it
+Saves: on the last watch started, 1 s after its first screen, saves the
+exercise's file (``exercises/conv.py`` when none is named) ``--saves`` times
+(1 s apart), alternating between a learner's correct file and the same file
+with a realistic bug in it. For exercise 1 the file has a correct
+``conv_output_length`` (the bug: ``valid-off-by-one``) and the other
+functions still raise NotImplementedError: where a learner of exercise 1
+starts. For the others the whole exercise is written (the reference
+solution) and the bug is the first of its mutants in ``tests/mutants``
+that applies. For each save it
 measures the wall time from the save (an editor's rename over the file) to
 the end of the redrawn screen. The watch debounces saves for 0.3 s (editors
 save in bursts); that is part of the figure. The first save also waits for
@@ -46,7 +49,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.benchmark_watch", description=__doc__.split("\n\n")[0])
     parser.add_argument("exercise", nargs="?", choices=EXERCISES, help="start the watch on it (default: none named)")
     parser.add_argument("--starts", type=int, default=5, help="first screens to time (default 5)")
-    parser.add_argument("--saves", type=int, default=10, help="saves of exercises/conv.py to time (exercise 1 only)")
+    parser.add_argument("--saves", type=int, default=10, help="saves of the exercise's file to time")
     args = parser.parse_args(argv)
     if args.starts < 1:
         parser.error("--starts must be at least 1")
@@ -65,8 +68,8 @@ def main(argv=None) -> int:
                 output.wait_for_ready(seconds=300)
                 firsts.append(time.monotonic() - started)
                 print(f"`python -m grader {' '.join(command)}` start {start + 1}: first screen after {firsts[-1]:.2f} s")
-                if start == args.starts - 1 and args.exercise in (None, "conv") and args.saves:
-                    time_saves(folder, output, args.saves)
+                if start == args.starts - 1 and args.saves:
+                    time_saves(folder, output, args.saves, args.exercise or "conv")
             finally:
                 watch.kill()
                 watch.wait()
@@ -74,19 +77,34 @@ def main(argv=None) -> int:
     return 0
 
 
-def time_saves(folder: Path, output: "Output", saves: int) -> None:
-    """Saves exercises/conv.py ``saves`` times and prints how soon each verdict is on screen."""
+def saved_versions(exercise: str) -> list[str]:
+    """The two files a learner saves in turn: a correct one, and the same with a realistic bug."""
+    import importlib
+    import re
+
     from tests.test_learner import learner_module, with_bug
 
-    correct = learner_module("conv", written=("conv_output_length",))
-    versions = [correct, with_bug(correct, "valid-off-by-one")]
+    if exercise == "conv":
+        correct = learner_module("conv", written=("conv_output_length",))
+        return [correct, with_bug(correct, "valid-off-by-one")]
+    solution = (ROOT / "solutions" / f"{exercise}.py").read_text()
+    correct = learner_module(exercise, written=tuple(re.findall(r"^def (\w+)\(", solution, re.MULTILINE)))
+    for mutant in importlib.import_module(f"tests.mutants.{exercise}").MUTANTS:
+        if all(correct.count(old) == 1 for old, _ in mutant.edits):
+            return [correct, with_bug(correct, mutant.name, [mutant])]
+    raise SystemExit(f"no mutant of {exercise} applies to its solution")
+
+
+def time_saves(folder: Path, output: "Output", saves: int, exercise: str) -> None:
+    """Saves ``exercises/EXERCISE.py`` ``saves`` times and prints how soon each verdict is on screen."""
+    versions = saved_versions(exercise)
     times = []
     for index in range(saves):
         time.sleep(1.0)  # a learner's pause: the watcher is idle when the save comes
-        temporary = folder / ".conv.py.swp"
+        temporary = folder / f".{exercise}.py.swp"
         temporary.write_text(versions[index % 2])
         saved = time.monotonic()
-        os.replace(temporary, folder / "conv.py")
+        os.replace(temporary, folder / f"{exercise}.py")
         output.wait_for_ready(seconds=120)
         times.append(time.monotonic() - saved)
         print(f"save {index + 1}: {'correct' if index % 2 == 0 else 'bug'} -> verdict in {times[-1]:.2f} s")

@@ -332,3 +332,72 @@ def test_watch_screen_lines_break_between_words():
     assert lines[0] == "short" and all(len(line) <= 40 for line in lines)
     assert lines[1].startswith("  not started:") and all(line.startswith("    ") for line in lines[2:])
     assert " ".join(line.strip() for line in lines[1:]) == message.strip()  # no word cut or lost
+
+
+# ----------------------------------------------------------------------------- a save grades what it changed
+
+
+def test_function_digests_follow_what_each_function_uses():
+    """A function's digest changes with its own code, the functions it calls and the module's other statements."""
+    from grader.learner import function_digests
+
+    module = ("import numpy as np\nSIZE = 3\n\n\ndef helper(x):\n    return x + 1\n\n\n"
+              "def uses_helper(x):\n    return helper(x) * SIZE\n\n\ndef alone(x):\n    # a note\n    return x\n")
+    before = function_digests(module.encode())
+    assert set(before) == {"helper", "uses_helper", "alone"}
+
+    def changed(edited: str) -> set[str]:
+        after = function_digests(edited.encode())
+        return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+    assert changed(module.replace("# a note", "# another note").replace("    return x\n", "    return (x)\n")) == set()
+    assert changed(module.replace("x + 1", "x + 2")) == {"helper", "uses_helper"}
+    assert changed(module.replace("return x\n", "return -x\n")) == {"alone"}
+    assert changed(module.replace("SIZE = 3", "SIZE = 4")) == set(before)
+    assert changed(module.replace("import numpy as np", "import numpy")) == set(before)
+    assert changed(module + "\n\ndef new_one():\n    pass\n") == {"new_one"}
+    dynamic = module.replace("    return x\n", '    return globals()["helper"](x)\n')
+    assert changed(dynamic) == {"alone"}
+    assert function_digests(dynamic.encode())["alone"] != function_digests(
+        dynamic.replace("x + 1", "x + 2").encode())["alone"], "a function reaching others by name depends on all"
+    assert function_digests(b"def broken(:\n") is None
+
+
+def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):
+    """After a save that changes one function, only the checks that use it run; the result is a full grade's."""
+    from grader.learner import Checkout, LearnerGrader
+
+    solution = (ROOT / "solutions" / "conv.py").read_text()
+    correct = learner_module("conv", written=tuple(re.findall(r"^def (\w+)\(", solution, re.M)))
+    book = Checkout.open(checkout)
+    grader = LearnerGrader(book)
+    started = []
+
+    def grade() -> dict:
+        started.clear()
+        result = grader.grade(["conv"], on_event=lambda e: started.append(e["nodeid"]) if e["event"] == "start"
+                              else None)["conv"]
+        assert result.error is None, result.error
+        return {check["nodeid"]: (check["status"], check["message"]) for check in result.checks}
+
+    try:
+        save(checkout / "conv.py", correct)
+        first = grade()
+        assert len(started) == len(first) and all(status == "passed" for status, _ in first.values())
+        calls = {c["nodeid"]: c["calls"] for c in book.state["results"]["conv"]["checks"]}
+        assert all(calls.values()), "every check records the learner's functions it used"
+
+        save(checkout / "conv.py", with_bug(correct, "pool-mean"))  # max_pool2d only, which no other function uses
+        incremental = grade()
+        using = {nodeid for nodeid, names in calls.items() if "max_pool2d" in names}
+        assert sorted(started) == sorted(using) and 0 < len(using) < len(first)
+        assert any(status == "failed" for status, _ in incremental.values())
+
+        book.state["results"].clear()  # nothing known: every check runs
+        book.save_state()
+        assert grade() == incremental and len(started) == len(first)
+
+        save(checkout / "conv.py", with_bug(correct, "pool-mean") + "\n# a note at the end\n")
+        assert grade() == incremental and started == [], "a save that changes no code grades nothing again"
+    finally:
+        grader.stop()
