@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
 TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
 
 
+# What a check that reads a module's text records among the names it used (the watch then
+# grades it again after any change of that text).
+WHOLE_SOURCE = "*"
 FENCE_ATTEMPTS = 3  # workers started before an incomplete fence fails the check
 SWEEP_SECONDS = 10.0  # the sweep goes on while anything a worker left keeps running, up to this
 
@@ -195,15 +199,22 @@ class Engine:
             kept.stop()
             shutil.rmtree(kept.home.parent, ignore_errors=True)
 
+    def start_early(self, module: "RemoteModule") -> None:
+        """Starts ``module``'s worker before the plan is known (it is the first to grade)."""
+        self._start(module)
+
     def _start(self, module: "RemoteModule") -> None:
         worker = self.workers.get(module.key)
         if module.key not in self.import_errors and (worker is None or not worker.alive()):
             self.workers[module.key] = Worker(self, module)
 
     def _start_after(self, module: "RemoteModule") -> None:
+        """Starts the worker of the module planned after ``module``, unless that would wait for the template."""
         keys = [m.key for m in self.plan]
         if module.key in keys and keys.index(module.key) + 1 < len(keys):
-            self._start(self.plan[keys.index(module.key) + 1])
+            after = self.plan[keys.index(module.key) + 1]
+            if after.blocked_packages or self.zygote is None or self.zygote.started():
+                self._start(after)
 
     def worker_for(self, module: "RemoteModule") -> "Worker":
         """The live worker holding ``module``, started (and its import awaited) if needed."""
@@ -213,8 +224,7 @@ class Engine:
         worker = self.workers.get(key)
         if worker is None or not worker.alive():
             worker = self.workers[key] = Worker(self, module)
-        if worker.fresh:
-            self._start_after(module)
+        self._start_after(module)
         deadline, late = self.deadline()
         try:
             for attempt in range(FENCE_ATTEMPTS):
@@ -552,6 +562,13 @@ class Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def started(self) -> bool:
+        """Whether the template has said it is ready, or has ended (a fork then returns at once); never waits."""
+        if self.ready or not self.alive():
+            return True
+        readable, _, _ = select.select([self.socket], [], [], 0)
+        return bool(readable)
+
     def fork(self, config: dict, channel: socket.socket, output, environ: dict) -> "ForkedProcess | None":
         """A new worker forked from the template, or None if the template cannot make one."""
         try:
@@ -683,6 +700,7 @@ class RemoteModule:
 
     def source(self) -> str:
         """The module's text, read as text (never executed here), for checks of its imports."""
+        self._engine.names_used.add((self.name, WHOLE_SOURCE))
         return (self.target_dir / f"{self.name}.py").read_text(encoding="utf-8", errors="replace")
 
     def argument_after(self, key: int | str):

@@ -455,7 +455,7 @@ def _replacements(model, embedded, arguments, omitted, keras) -> dict:
         if not isinstance(original, keras.layers.Layer) or type(original).__name__ == "InputLayer":
             continue
         if index in omitted:
-            _expect_same_digest(omitted[index], original)
+            _expect_same_digest(omitted[index], layers[index], original)
         else:
             _expect_same_weights(layers[index], original)
         found[index] = original
@@ -502,7 +502,12 @@ def _expect_same_weights(copy, original) -> None:
         _other_weights(original, f"{differ} of its {max(len(ours), len(theirs))} weight tensors differ")
 
 
-def _expect_same_digest(digest: str, original) -> None:
+def _expect_same_digest(digest: str, copy, original) -> None:
+    """A layer sent without its weights (``copy`` holds zeros) must be of ``original``'s kind and shapes, and
+    stand, by the worker's word (``digest``), for ``original``'s very weights."""
+    shapes = [tuple(w.shape) for w in copy.weights] == [tuple(w.shape) for w in original.weights]
+    if type(copy) is not type(original) or not shapes:
+        _other_weights(original, "its kind or the shapes of its weight tensors differ")
     if _transport().weights_digest(original.get_weights()) != digest:
         _other_weights(original, "its weight tensors differ")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grader import stubgen
 from grader.course import EXERCISES, ROOT, course_fingerprint, relative_path
+from grader.engine import WHOLE_SOURCE
 from grader.verdicts import NotStarted
 
 STATE_VERSION = 1
@@ -289,15 +290,19 @@ DYNAMIC_NAMES = frozenset({"globals", "locals", "vars", "eval", "exec", "compile
 DYNAMIC_ATTRIBUTES = frozenset({"__dict__", "modules", "__globals__"})
 
 
-def function_digests(source: bytes | None) -> dict[str, str] | None:
+def function_digests(source: bytes | None, module_name: str = "") -> dict[str, str] | None:
     """A digest of each top-level function of a module, to tell which ones a save changed.
 
     A function's digest covers its own code (comments and layout aside), the
     code of every top-level function it names (and those they name), and the
-    module's other top-level statements (imports, constants, classes): a change
-    to any of these changes it. A function that names a way to reach others
-    dynamically (``globals``, ``eval``, ``sys``...) depends on the whole
-    module. None for a module that does not parse.
+    module's other top-level statements (imports, constants, classes) with
+    every function those name or that is decorated (a table or a decorator can
+    reach a function without the caller naming it): a change to any of these
+    changes it. A function that names a way to reach others dynamically
+    (``globals``, ``eval``, ``sys``, an import of its own module...) depends
+    on the whole module. ``WHOLE_SOURCE`` gives the text's own digest (a check
+    that reads the text sees every change, comments too). None for a module
+    that does not parse.
     """
     import ast
 
@@ -306,26 +311,63 @@ def function_digests(source: bytes | None) -> dict[str, str] | None:
     except (SyntaxError, ValueError):
         return None
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    rest = [ast.dump(node) for node in tree.body if node not in functions.values()]
-    shared = hashlib.sha256("\n".join(rest).encode()).hexdigest()
     whole = hashlib.sha256(ast.dump(tree).encode()).hexdigest()
-    named = {name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} for name, node in functions.items()}
+    named = {name: _names_in(node) for name, node in functions.items()}
     dynamic = {name for name, node in functions.items()
-               if named[name] & DYNAMIC_NAMES
-               or any(isinstance(n, ast.Attribute) and n.attr in DYNAMIC_ATTRIBUTES for n in ast.walk(node))}
-    digests = {}
-    for name, node in functions.items():
-        reached, queue = {name}, [name]
-        while queue:
-            for other in named[queue.pop()] & functions.keys() - reached:
-                reached.add(other)
-                queue.append(other)
+               if named[name] & (DYNAMIC_NAMES | DYNAMIC_ATTRIBUTES) or _reaches_itself(node, module_name)}
+    statements = [node for node in tree.body if node not in functions.values()]
+    # Functions the module's other statements can reach, or that a decorator may have put anywhere.
+    from_statements = set().union(*(_names_in(node) for node in statements)) & functions.keys()
+    from_statements |= {name for name, node in functions.items() if node.decorator_list}
+    shared_functions = _reached(from_statements, named, functions)
+    if shared_functions & dynamic:
+        return {**{name: whole for name in functions}, WHOLE_SOURCE: source_digest(source)}
+    shared = hashlib.sha256("\n".join([ast.dump(node) for node in statements]
+                                      + [ast.dump(functions[name]) for name in sorted(shared_functions)]).encode())
+    digests = {WHOLE_SOURCE: source_digest(source)}
+    for name in functions:
+        reached = _reached({name}, named, functions)
         if reached & dynamic:
             digests[name] = whole
             continue
-        parts = [shared] + [ast.dump(functions[other]) for other in sorted(reached)]
+        parts = [shared.hexdigest()] + [ast.dump(functions[other]) for other in sorted(reached - shared_functions)]
         digests[name] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return digests
+
+
+def _names_in(node) -> set[str]:
+    """Every name ``node`` mentions, and every attribute it reads (``self.helper``, ``module.name``)."""
+    import ast
+
+    found = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
+
+
+def _reaches_itself(node, module_name: str) -> bool:
+    """Whether ``node`` imports its own module (reaching its functions by attribute)."""
+    import ast
+
+    for child in ast.walk(node):
+        if isinstance(child, ast.Import) and any(alias.name.split(".")[0] == module_name for alias in child.names):
+            return True
+        if isinstance(child, ast.ImportFrom) and (child.level or (child.module or "").split(".")[0] == module_name):
+            return True
+    return False
+
+
+def _reached(start: set[str], named: dict[str, set[str]], functions: dict) -> set[str]:
+    """``start`` and every top-level function they name, and those they name, and so on."""
+    reached, queue = set(start), list(start)
+    while queue:
+        for other in named[queue.pop()] & functions.keys() - reached:
+            reached.add(other)
+            queue.append(other)
+    return reached
 
 
 def checks_to_run(entry: dict | None, digests: dict[str, str] | None, course: str) -> list[dict] | None:
@@ -484,7 +526,7 @@ class LearnerGrader:
         for exercise in exercises:
             # Read once: the result is remembered under the digest of exactly what was graded.
             source = self.checkout.source(exercise)
-            digests[exercise], functions[exercise] = source_digest(source), function_digests(source)
+            digests[exercise], functions[exercise] = source_digest(source), function_digests(source, exercise)
             if source is not None:
                 modules[exercise] = base64.b64encode(source).decode()
             entry = self.checkout.state["results"].get(exercise)

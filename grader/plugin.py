@@ -274,24 +274,60 @@ def _fixed_seeds(request):
 
 
 def pytest_collectstart(collector):
-    """Warms the engine up as a checks file whose workers import TensorFlow starts to be collected.
+    """Warms the engine up as collection starts, if a checks file of the run has workers that import TensorFlow.
 
-    The checks file's import (Keras, in this process) and the template's (TensorFlow, in its own) then
+    Importing the checks (Keras, in this process) and the template (TensorFlow, in its own) then
     overlap. A file that blocks packages in its workers (``WORKER_BLOCKED_PACKAGES``) needs no template.
     """
-    path = getattr(collector, "path", None)
-    if not isinstance(collector, pytest.Module) or path is None or not path.name.startswith("test_"):
-        return
-    name = path.stem.removeprefix("test_")
     config = collector.config
-    if not config.getoption("--grade-untouched-stubs") and is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py"):
+    if config.stash.get(LOOKED_AHEAD, False):  # the first collector of this folder (its conftest holds the plugin)
         return
-    try:
-        source = path.read_text()
-    except (OSError, UnicodeDecodeError):
+    config.stash[LOOKED_AHEAD] = True
+    for path in checks_files_named(config):
+        name = path.stem.removeprefix("test_")
+        if not config.getoption("--grade-untouched-stubs") and is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py"):
+            continue
+        try:
+            source = path.read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "WORKER_BLOCKED_PACKAGES" not in source:
+            engine_of(config).warm_up()
+            return
+
+
+LOOKED_AHEAD = pytest.StashKey[bool]()
+
+
+def checks_files_named(config) -> list[Path]:
+    """The ``test_*.py`` files the command line names, directly or in a folder it names (before -k)."""
+    files: list[Path] = []
+    for argument in config.args:
+        path = Path(config.invocation_params.dir, argument.split("::")[0])
+        if path.is_dir():
+            files += sorted(path.glob("test_*.py"))
+        elif path.name.startswith("test_") and path.suffix == ".py":
+            files.append(path)
+    return files
+
+
+def pytest_itemcollected(item):
+    """Starts the worker of the first exercise now, if it imports no TensorFlow, while the other checks files import.
+
+    Such a worker (exercise 1's, NumPy only) starts as a process of its own, not from the template:
+    nothing to wait for but its own start, which then overlaps the rest of the collection.
+    """
+    config = item.config
+    blocked = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+    if not blocked or item.get_closest_marker("points") is None:
         return
-    if "WORKER_BLOCKED_PACKAGES" not in source:
-        engine_of(config).warm_up()
+    engine = engine_of(config)
+    name = exercise_name(item)
+    target_dir = config.stash[TARGET_DIR]
+    if engine.workers or engine.import_errors or (
+            not config.getoption("--grade-untouched-stubs") and is_untouched_stub(target_dir / f"{name}.py")):
+        return
+    engine.start_early(engine.module(target_dir, name, f"{config.stash[TARGET_LABEL]}/{name}.py", blocked))
 
 
 def pytest_collection_finish(session):

@@ -69,7 +69,7 @@ class CheckResult:
     line_no: int = 0  # the check function's `def` line in its checks file (0: unknown)
     test_code: str = ""  # the check function's source
     import_error: str | None = None  # the module whose failed import kept this check from running
-    calls: list[str] = field(default_factory=list)  # the learner's functions the check looked up
+    calls: list[str] = field(default_factory=list)  # the learner's functions the check looked up; "*": its text
 
     @property
     def score(self) -> float:

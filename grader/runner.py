@@ -35,7 +35,7 @@ The answer::
 
     {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
      "checks": [{"nodeid", "exercise", "name", "points", "task", "status", "message", "import_error",
-                 "calls": [the learner's functions it looked up]}, ...],
+                 "calls": [the learner's functions it looked up, "*" if it read the text]}, ...],
      "hints": {exercise: hint}, "output": str (its last 200,000 characters), "output_chars": int,
      "seconds": float, "error": str|None, "retire": bool}
 

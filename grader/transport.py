@@ -96,9 +96,11 @@ def receive(sock, deadline: float | None = None) -> tuple[dict, list[bytes]]:
     return header, [_read_exactly(sock, n, deadline) for n in lengths]
 
 
-def _read_exactly(sock, count: int, deadline: float | None) -> bytes:
-    chunks, remaining = [], count
-    while remaining:
+def _read_exactly(sock, count: int, deadline: float | None) -> bytearray:
+    """``count`` bytes from ``sock``, received in place (a model's weights are tens of megabytes: one copy)."""
+    received = bytearray(count)
+    view, done = memoryview(received), 0
+    while done < count:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -106,12 +108,11 @@ def _read_exactly(sock, count: int, deadline: float | None) -> bytes:
             ready, _, _ = select.select([sock], [], [], left)
             if not ready:
                 raise ChannelTimeout()
-        chunk = sock.recv(min(remaining, 1 << 22))
-        if not chunk:
+        got = sock.recv_into(view[done:], min(count - done, 1 << 22))
+        if not got:
             raise ChannelClosed()
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        done += got
+    return received
 
 
 # --------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def encode(value, buffers: list[bytes], extension=None, _depth: int = 0):
         return {"$dict": [[nested(k), nested(v)] for k, v in value.items()]}
     if type(value) in (set, frozenset):
         return {"$set": [nested(v) for v in value]}
-    if type(value) is bytes:
+    if type(value) in (bytes, bytearray):  # a bytearray (a buffer as received) arrives as bytes
         buffers.append(value)
         return {"$bytes": len(buffers) - 1}
     numpy = _numpy_if_loaded()
@@ -216,7 +217,7 @@ def decode(tree, buffers: list[bytes], extensions: dict | None = None, _depth: i
             raise ProtocolError(f"a malformed float {payload!r}")
         return float(payload)
     if tag == "$bytes":
-        return _buffer(buffers, payload)
+        return bytes(_buffer(buffers, payload))
     if tag == "$array":
         return _decode_array(_buffer(buffers, payload))
     if tag == "$npscalar":
@@ -340,7 +341,7 @@ MODEL_HEADER = struct.Struct(">Q")
 MODEL_CONFIG_BYTES = 16 * 2**20
 
 
-def pack_model(model, omitted=()) -> bytes:
+def pack_model(model, omitted=()) -> bytearray:
     """``model`` as bytes: its serialised config (compilation included) and its weights.
 
     Args:
@@ -363,7 +364,14 @@ def pack_model(model, omitted=()) -> bytes:
         "weights": [[w.dtype.str, list(w.shape)] for w in weights],
         "omitted": [[index, digest] for index, digest in digests.items()],
     }, default=str).encode()
-    return b"".join([MODEL_HEADER.pack(len(header)), header, *(w.tobytes() for w in weights)])
+    packed = bytearray(MODEL_HEADER.size + len(header) + sum(w.nbytes for w in weights))
+    MODEL_HEADER.pack_into(packed, 0, len(header))
+    offset = MODEL_HEADER.size + len(header)
+    packed[MODEL_HEADER.size:offset] = header
+    for weight in weights:
+        packed[offset:offset + weight.nbytes] = memoryview(weight.reshape(-1).view(numpy.uint8))
+        offset += weight.nbytes
+    return packed
 
 
 def _weights_by_layer(model) -> list | None:
@@ -440,8 +448,9 @@ def unpack_model(raw: bytes):
         omitted = {int(index): str(digest) for index, digest in header.get("omitted") or []}
     except (TypeError, ValueError):
         raise ProtocolError("a model with a malformed list of layers packed without weights") from None
-    with _weights_start_as_zeros():
+    with _weights_start_as_zeros() as zeroed:
         model = keras.saving.deserialize_keras_object(header["config"], safe_mode=True)
+    _initialize_unless_among(zeroed, model.weights)
     if not omitted:
         model.set_weights(weights)
         return model, omitted
@@ -468,16 +477,22 @@ def _weights_start_as_zeros():
     would be thrown away. A variable made otherwise (a dropout layer's seed
     state, which is not among the weights) is made as usual. Where Keras keeps
     its variables elsewhere (another backend or version), nothing changes.
+
+    Yields:
+        A list that receives ``(variable, initializer)`` for each variable made
+        as zeros: ``_initialize_unless_among`` gives those that are not weights
+        (a compiled model's optimizer state) their own values.
     """
     import keras
 
+    zeroed: list = []
     try:
         from keras.src.backend.tensorflow.core import Variable
     except ImportError:
         Variable = None
     original = getattr(Variable, "_initialize_with_initializer", None) if Variable is not None else None
     if original is None:
-        yield
+        yield zeroed
         return
 
     def initialize(variable, initializer):
@@ -486,12 +501,26 @@ def _weights_start_as_zeros():
         import tensorflow as tf
 
         variable._initialize(lambda: tf.zeros(variable._shape, dtype=variable._dtype))
+        zeroed.append((variable, initializer))
 
     Variable._initialize_with_initializer = initialize
     try:
-        yield
+        yield zeroed
     finally:
         Variable._initialize_with_initializer = original
+
+
+def _initialize_unless_among(zeroed: list, weights: list) -> None:
+    """Gives each variable made as zeros that is not one of ``weights`` the value of its own initializer.
+
+    Args:
+        zeroed: ``(variable, initializer)`` pairs from ``_weights_start_as_zeros``.
+        weights: the variables whose values are set next (a model's weights).
+    """
+    kept = {id(weight) for weight in weights}
+    for variable, initializer in zeroed:
+        if id(variable) not in kept:
+            variable.assign(initializer(variable.shape, variable.dtype))
 
 
 def all_layers(model) -> list:

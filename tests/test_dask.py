@@ -22,6 +22,7 @@ from tests.conftest import EXERCISE_MAX, ROOT
 from tests.test_release import clean_environment, fresh_environment
 
 pytest.importorskip("distributed", reason="--dask needs pip install -e '.[cluster]'")
+psutil = pytest.importorskip("psutil", reason="installed with distributed")
 if not sys.platform.startswith("linux"):  # process groups, and /proc to find what a worker left
     pytest.skip("Linux only", allow_module_level=True)
 
@@ -56,10 +57,13 @@ def start(command: list, folder: Path, log: Path) -> subprocess.Popen:
 def stop(process: subprocess.Popen) -> list[int]:
     """Asks the process group to end (a Dask worker then closes its runner), and kills what is left after 20 s.
 
+    The processes below it are held as ``psutil.Process`` objects, which know their start time: by the end of the
+    wait a pid of one that ended may belong to an unrelated process (another test's), which must not be killed.
+
     Returns:
         The processes below it (its runner and the runner's own) that outlived it by 20 s; killed now.
     """
-    below = descendants_of(process.pid)
+    below = [psutil.Process(pid) for pid in descendants_of(process.pid) if psutil.pid_exists(pid)]
     for sent, seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sent)
@@ -71,18 +75,21 @@ def stop(process: subprocess.Popen) -> list[int]:
         except subprocess.TimeoutExpired:
             continue
     deadline = time.monotonic() + 20
-    while (left := [pid for pid in below if running(pid)]) and time.monotonic() < deadline:
+    while (left := [child for child in below if running(child)]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    return left
+    for child in left:
+        try:
+            child.kill()  # psutil checks that the pid still names the process it was
+        except psutil.NoSuchProcess:
+            pass
+    return [child.pid for child in left]
 
 
-def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (not a zombie waiting for its parent)."""
+def running(process: psutil.Process) -> bool:
+    """Whether ``process`` is still alive (not a zombie waiting for its parent, nor a new process on its pid)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 

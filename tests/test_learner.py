@@ -344,23 +344,53 @@ def test_function_digests_follow_what_each_function_uses():
     module = ("import numpy as np\nSIZE = 3\n\n\ndef helper(x):\n    return x + 1\n\n\n"
               "def uses_helper(x):\n    return helper(x) * SIZE\n\n\ndef alone(x):\n    # a note\n    return x\n")
     before = function_digests(module.encode())
-    assert set(before) == {"helper", "uses_helper", "alone"}
+    assert set(before) == {"helper", "uses_helper", "alone", "*"}
 
     def changed(edited: str) -> set[str]:
         after = function_digests(edited.encode())
         return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
 
-    assert changed(module.replace("# a note", "# another note").replace("    return x\n", "    return (x)\n")) == set()
-    assert changed(module.replace("x + 1", "x + 2")) == {"helper", "uses_helper"}
-    assert changed(module.replace("return x\n", "return -x\n")) == {"alone"}
+    assert changed(module.replace("# a note", "# another note").replace("    return x\n", "    return (x)\n")) == {"*"}
+    assert changed(module.replace("x + 1", "x + 2")) == {"helper", "uses_helper", "*"}
+    assert changed(module.replace("return x\n", "return -x\n")) == {"alone", "*"}
     assert changed(module.replace("SIZE = 3", "SIZE = 4")) == set(before)
     assert changed(module.replace("import numpy as np", "import numpy")) == set(before)
-    assert changed(module + "\n\ndef new_one():\n    pass\n") == {"new_one"}
+    assert changed(module + "\n\ndef new_one():\n    pass\n") == {"new_one", "*"}
     dynamic = module.replace("    return x\n", '    return globals()["helper"](x)\n')
-    assert changed(dynamic) == {"alone"}
+    assert changed(dynamic) == {"alone", "*"}
     assert function_digests(dynamic.encode())["alone"] != function_digests(
         dynamic.replace("x + 1", "x + 2").encode())["alone"], "a function reaching others by name depends on all"
     assert function_digests(b"def broken(:\n") is None
+
+
+@pytest.mark.parametrize("reach", [
+    'TABLE = {"max": helper}\n\n\ndef caller(x):\n    return TABLE["max"](x)\n',
+    'TABLE = {}\n\n\ndef register(f):\n    TABLE[f.__name__] = f\n    return f\n\n\n@register\ndef placed(x):\n'
+    '    return helper(x)\n\n\ndef caller(x):\n    return TABLE["placed"](x)\n',
+    'class Pool:\n    run = staticmethod(helper)\n\n\ndef caller(x):\n    return Pool.run(x)\n',
+    'def caller(x):\n    import mine\n    return mine.helper(x)\n',
+    'def caller(x):\n    from . import mine\n    return mine.helper(x)\n',
+])
+def test_a_function_reached_without_its_name_changes_its_callers_digest(reach):
+    """A table, a decorator, a class or an import of the module itself can reach ``helper`` for ``caller``
+    (found by the red team: the watch kept a stale pass). Such a change re-grades ``caller``'s checks."""
+    from grader.learner import function_digests
+
+    module = "def helper(x):\n    return x + 1\n\n\n" + reach
+    before = function_digests(module.encode(), "mine")["caller"]
+    assert function_digests(module.replace("x + 1", "x + 2").encode(), "mine")["caller"] != before
+
+
+def test_a_check_that_reads_the_text_runs_again_after_any_change():
+    """``exercise.source()`` (the NumPy-only check) records the text itself among what the check used."""
+    from grader.learner import checks_to_run, function_digests
+
+    module = b"import numpy as np\n\n\ndef helper(x):\n    return x\n"
+    entry = {"course": "c", "functions": function_digests(module, "conv"),
+             "checks": [{"nodeid": "a", "status": "passed", "calls": ["*"]},
+                        {"nodeid": "b", "status": "passed", "calls": ["helper"]}]}
+    added = module + b"\n\ndef unused():\n    import tensorflow\n"
+    assert [check["nodeid"] for check in checks_to_run(entry, function_digests(added, "conv"), "c")] == ["a"]
 
 
 def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):
@@ -398,6 +428,8 @@ def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):
         assert grade() == incremental and len(started) == len(first)
 
         save(checkout / "conv.py", with_bug(correct, "pool-mean") + "\n# a note at the end\n")
-        assert grade() == incremental and started == [], "a save that changes no code grades nothing again"
+        reading = sorted(nodeid for nodeid, names in calls.items() if "*" in names)
+        assert reading == ["checks/test_conv.py::test_numpy_only"], "the check that reads the text says so"
+        assert grade() == incremental and started == reading, "a save that changes no code grades only the text's"
     finally:
         grader.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import pathlib
 import pickle
 import socket
@@ -242,6 +243,82 @@ def test_a_returned_model_whose_base_weights_changed_is_refused():
     model = _frozen_model(theirs, "functional")
     with pytest.raises(judge.JudgeVerdict, match="with other weights"):
         _returned_into_the_judge(judge, model, theirs, ours)
+
+
+def _sent_without_base_weights(judge, model, ours, digest=None, embedded=True):
+    """``model`` as a worker that packs its layer 0 without weights (stating ``digest``) sends it to the judge."""
+    from grader import transport as sent
+
+    packed = sent.pack_model(model, omitted=[0])
+    if digest is not None:  # a worker that states a digest of its choosing
+        header = sent.model_config(packed)
+        header["omitted"] = [[0, digest]]
+        head = json.dumps(header).encode()
+        rest = packed[sent.MODEL_HEADER.size + sent.MODEL_HEADER.unpack_from(packed)[0]:]
+        packed = sent.MODEL_HEADER.pack(len(head)) + head + rest
+    described = [[0, 0]] if embedded else []
+    return judge.import_returned(packed, described, [{judge.HANDLE: judge._handle(ours)[judge.HANDLE]}])
+
+
+def test_a_base_sent_as_a_digest_is_the_checks_own_base_in_the_judge():
+    judge = _judge_module()
+    ours, theirs = _small_base(1), _small_base(1)
+    theirs.set_weights(ours.get_weights())
+    loaded = judge.HANDLES[_sent_without_base_weights(judge, _frozen_model(theirs, "sequential"), ours)[judge.HANDLE]]
+    assert loaded.layers[0] is ours
+
+
+def test_a_digest_that_is_not_the_bases_is_refused():
+    """A worker stating another digest for the base it sent without weights: its weights changed."""
+    judge = _judge_module()
+    ours, theirs = _small_base(1), _small_base(2)
+    with pytest.raises(judge.JudgeVerdict, match="with other weights: its weight tensors differ"):
+        _sent_without_base_weights(judge, _frozen_model(theirs, "sequential"), ours)
+
+
+def test_another_kind_of_layer_stated_as_the_base_is_refused():
+    """A worker that states the base's own digest for a layer of other shapes (found by the red team, who
+    passed off a fresh VGG16: of the same shapes, that stays the README's stated limit)."""
+    import keras
+
+    from grader import transport as sent
+
+    judge = _judge_module()
+    ours = _small_base(1)
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((8, 8, 1))
+    other = keras.Model(inputs, keras.layers.Conv2D(3, 7, name="block1_conv1")(inputs), name="small_base")
+    model = _frozen_model(other, "sequential")
+    with pytest.raises(judge.JudgeVerdict, match="its kind or the shapes of its weight tensors differ"):
+        _sent_without_base_weights(judge, model, ours, digest=sent.weights_digest(ours.get_weights()))
+
+
+def test_weights_left_out_of_a_layer_that_is_no_argument_are_refused():
+    """A model packed without the weights of a layer the worker does not say is the check's: nothing to put there."""
+    judge = _judge_module()
+    ours, theirs = _small_base(1), _small_base(1)
+    theirs.set_weights(ours.get_weights())
+    with pytest.raises(judge.JudgeVerdict, match="could not be read"):
+        _sent_without_base_weights(judge, _frozen_model(theirs, "sequential"), ours, embedded=False)
+
+
+@pytest.mark.parametrize("optimizer", ["LossScaleOptimizer", "Adagrad"])
+def test_an_unpacked_compiled_model_keeps_its_optimizers_own_starting_state(optimizer):
+    """Weights are made as zeros while a model is unpacked (they are set next), but not the optimizer's state:
+    a loss scale of 0 would train an honest model to NaN (found by the red team)."""
+    import keras
+
+    made = {"LossScaleOptimizer": lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.RMSprop()),
+            "Adagrad": lambda: keras.optimizers.Adagrad(initial_accumulator_value=0.1)}[optimizer]
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=made(), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    back, _ = transport.unpack_model(transport.pack_model(model))
+    assert len(model.optimizer.variables) == len(back.optimizer.variables)
+    for ours, unpacked in zip(model.optimizer.variables, back.optimizer.variables):
+        value, got = keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(unpacked)
+        assert np.array_equal(value, got), f"{ours.path}: {value} before packing, {got} after"
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), back.get_weights()))
 
 
 @pytest.mark.parametrize("hook", ["keras.config.set_epsilon", "keras.config.set_max_steps_per_epoch",
