@@ -51,6 +51,7 @@ from pathlib import Path
 from grader.course import EXERCISES, ROOT, course_fingerprint
 from grader.engine import descendants_of
 from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
+from grader.scratch import new_folder
 from grader.submission import SubmissionError, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
@@ -247,7 +248,7 @@ class RunnerProcess:
 
     def _start(self) -> None:
         read_end, write_end = os.pipe()
-        self.tmpdir = tempfile.mkdtemp(prefix="grader-runner-")
+        self.tmpdir = str(new_folder("grader-runner-"))
         self.process = subprocess.Popen(
             [*self.command, str(write_end)], cwd=ROOT, env={**grading_environ(), "TMPDIR": self.tmpdir},
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[write_end],

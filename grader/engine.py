@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import objects, transport
+from grader import objects, scratch, transport
 from grader.verdicts import (
     CheckFailure,
     CheckTimeout,
@@ -95,7 +95,7 @@ class Engine:
 
     def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
         Engine.live.append(self)
-        self.root = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.root = scratch.new_folder("grader-")
         self.runtime = _copy_runtime(self.root / "runtime")
         self.shared_dirs = [str(Path(d).resolve()) for d in shared_dirs]
         self.memory_gb = memory_gb or float(os.environ.get("CHECKS_WORKER_MEMORY_GB", DEFAULT_WORKER_MEMORY_GB))
@@ -187,7 +187,7 @@ class Engine:
         kept = Engine._kept_zygote
         if kept is None or not kept.alive():
             Engine.drop_kept_zygote()
-            root = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+            root = scratch.new_folder("grader-zygote-")
             kept = Engine._kept_zygote = Zygote(root / "home", _copy_runtime(root / "runtime"))
         return kept
 

@@ -211,6 +211,12 @@ class Checkout:
             self.state["results"][result.exercise] = {"module": digest, "course": course, "functions": functions,
                                                       **result.to_json()}
 
+    def forget_checks(self, exercise: str) -> None:
+        """Its next grade runs every check of ``exercise``, not only those a save changed (the watch's ``r``)."""
+        entry = self.state["results"].get(exercise)
+        if entry is not None:
+            entry["functions"] = None
+
     # ------------------------------------------------------------- reset
     def stub_text(self, exercise: str) -> str:
         """The stub as first handed out: made from ``solutions/`` in the course, kept in a release."""
@@ -312,12 +318,13 @@ def function_digests(source: bytes | None, module_name: str = "") -> dict[str, s
         return None
     functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     whole = hashlib.sha256(ast.dump(tree).encode()).hexdigest()
-    named = {name: _names_in(node) for name, node in functions.items()}
+    named = {name: _names_in(node) | _attributes_in(node) for name, node in functions.items()}
     dynamic = {name for name, node in functions.items()
-               if named[name] & (DYNAMIC_NAMES | DYNAMIC_ATTRIBUTES) or _reaches_itself(node, module_name)}
+               if _names_in(node) & DYNAMIC_NAMES or _attributes_in(node) & DYNAMIC_ATTRIBUTES
+               or _reaches_itself(node, module_name)}
     statements = [node for node in tree.body if node not in functions.values()]
     # Functions the module's other statements can reach, or that a decorator may have put anywhere.
-    from_statements = set().union(*(_names_in(node) for node in statements)) & functions.keys()
+    from_statements = set().union(*(_names_in(node) | _attributes_in(node) for node in statements)) & functions.keys()
     from_statements |= {name for name, node in functions.items() if node.decorator_list}
     shared_functions = _reached(from_statements, named, functions)
     if shared_functions & dynamic:
@@ -336,16 +343,17 @@ def function_digests(source: bytes | None, module_name: str = "") -> dict[str, s
 
 
 def _names_in(node) -> set[str]:
-    """Every name ``node`` mentions, and every attribute it reads (``self.helper``, ``module.name``)."""
+    """Every name ``node`` mentions."""
     import ast
 
-    found = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            found.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            found.add(child.attr)
-    return found
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def _attributes_in(node) -> set[str]:
+    """Every attribute ``node`` reads (``self.helper``, ``module.name``): a way to reach a function too."""
+    import ast
+
+    return {child.attr for child in ast.walk(node) if isinstance(child, ast.Attribute)}
 
 
 def _reaches_itself(node, module_name: str) -> bool:

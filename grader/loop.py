@@ -476,6 +476,7 @@ class Watch:
             if self.current is None:
                 self.redraw()
             else:
+                self.checkout.forget_checks(self.current)
                 self.on_saved([self.current])
         return True
 

@@ -360,6 +360,9 @@ def test_function_digests_follow_what_each_function_uses():
     assert changed(dynamic) == {"alone", "*"}
     assert function_digests(dynamic.encode())["alone"] != function_digests(
         dynamic.replace("x + 1", "x + 2").encode())["alone"], "a function reaching others by name depends on all"
+    compiles = module + "\n\ndef fit(model):\n    model.compile(optimizer=\"sgd\")\n    return model\n"
+    assert function_digests(compiles.encode())["fit"] == function_digests(compiles.replace("x + 1", "x + 2").encode())[
+        "fit"], "model.compile is not the builtin compile: a method of that name reaches nothing dynamically"
     assert function_digests(b"def broken(:\n") is None
 
 
@@ -391,6 +394,19 @@ def test_a_check_that_reads_the_text_runs_again_after_any_change():
                         {"nodeid": "b", "status": "passed", "calls": ["helper"]}]}
     added = module + b"\n\ndef unused():\n    import tensorflow\n"
     assert [check["nodeid"] for check in checks_to_run(entry, function_digests(added, "conv"), "c")] == ["a"]
+
+
+def test_grading_again_by_hand_runs_every_check(checkout):
+    """The watch's ``r`` (Checkout.forget_checks): the next grade runs every check, not only a save's."""
+    from grader.learner import Checkout, checks_to_run, function_digests
+
+    book = Checkout.open(checkout)
+    module = b"def helper(x):\n    return x\n"
+    book.state["results"]["conv"] = {"course": "c", "functions": function_digests(module, "conv"),
+                                     "checks": [{"nodeid": "a", "status": "passed", "calls": ["helper"]}]}
+    assert checks_to_run(book.state["results"]["conv"], function_digests(module, "conv"), "c") == []
+    book.forget_checks("conv")
+    assert checks_to_run(book.state["results"]["conv"], function_digests(module, "conv"), "c") is None
 
 
 def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):

@@ -203,3 +203,40 @@ def test_a_grading_process_that_blocks_is_killed_at_its_deadline_and_says_so(tmp
         assert not Path(f"/proc/{grader['pid']}").exists()
     assert processes_mentioning(str(tmp_path)) == [], "the grading processes' workers must be killed with them"
     assert list(one_tmp.iterdir()) == [] and list(batch_tmp.iterdir()) == []
+
+
+KILLED_OWNER = r'''
+import sys, time
+from grader.batch import RunnerProcess
+runner = RunnerProcess()
+runner.start()
+print(runner.tmpdir, flush=True)
+time.sleep(120)
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL and the runner's PDEATHSIG")
+def test_the_folder_of_a_killed_watch_goes_when_the_next_one_starts(tmp_path):
+    """A watch (the runner's client) killed outright leaves its runner's folder; the next runner started removes
+    it, and never a folder whose owner still runs or that is not a grading folder."""
+    from grader import scratch
+
+    notes = tmp_path / "grader-notes"
+    notes.mkdir()
+    (notes / "mine.txt").write_text("not the grader's")
+    live = scratch.new_folder("grader-live-", tmp_path)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("CHECKS_", "PYTEST_"))}
+    environ["TMPDIR"] = str(tmp_path)
+    client = subprocess.Popen([sys.executable, "-c", KILLED_OWNER], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
+                              text=True)
+    left = Path(client.stdout.readline().strip())
+    client.kill()  # its runner dies with it (PR_SET_PDEATHSIG)
+    client.wait()
+    assert left.is_dir() and (left / scratch.OWNER_FILE).is_file()
+
+    after = subprocess.run([sys.executable, "-c", KILLED_OWNER.replace("time.sleep(120)", "runner.stop()")],
+                           cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
+    assert after.returncode == 0, after.stderr
+    assert not left.exists(), "the killed watch's runner folder is still there"
+    assert (notes / "mine.txt").read_text() == "not the grader's" and live.is_dir()
+    assert not Path(after.stdout.strip()).exists(), "a runner that stops removes its own folder"
