@@ -66,6 +66,8 @@ def main(argv=None) -> int:
                        help="a file holding a secret seed that changes every generated input "
                        "(or CHECKS_GRADING_SEED); the seed never appears on a command line")
     grade.add_argument("--show-traceback", action="store_true", help="add pytest's traceback under each failure")
+    grade.add_argument("--show-fence", action="store_true",
+                       help="print what held around the learner's code under the table (always in the result files)")
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the score table")
     batch = grade.add_argument_group(
         "batch re-grading", "With --out, each SUBMISSION may also be a folder of submissions (as `gh classroom "
@@ -171,6 +173,8 @@ def grade_one(submission: Path, args) -> int:
         for flag, path in result_paths(args):
             command.append(f"{flag}={path.resolve()}")
         command.append("-q" if not args.quiet else "-qq")
+        if args.show_fence:
+            command.append("--show-fence")
         temporary = Path(scratch) / "tmp"
         temporary.mkdir()
         return run_with_watchdog(command, {**grading_environ(), "TMPDIR": str(temporary)}, checks, args)

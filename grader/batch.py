@@ -18,7 +18,7 @@ the workers of a Dask distributed cluster instead.
     ID/classroom.json       exercism v3 results (GitHub Classroom)
     ID/feedback.md          the failures and hints, for the learner
     ID/output.txt           the score table as printed
-    ID/grading.json         how it was graded (fingerprint, status, error, seconds)
+    ID/grading.json         how it was graded (fingerprint, status, error, seconds, what the fence held)
 
 A submission whose ``grading.json`` has the same fingerprint (same modules,
 checks, exercises, options and seed) is not graded again unless ``--force``.
@@ -495,6 +495,7 @@ def save(out: Path, submission: Submission, answer: dict) -> dict:
         "points": points_by_exercise(gradescope),
         "score": (gradescope or {}).get("score", 0.0),
         "max_score": (gradescope or {}).get("max_score", 0.0),
+        "fence": ((gradescope or {}).get("extra_data") or {}).get("fence"),  # what held (results.fence_held)
     }
     for name, payload in (("results.json", gradescope), ("classroom.json", classroom)):
         if payload is not None:

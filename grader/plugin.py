@@ -119,6 +119,12 @@ def pytest_addoption(parser):
         help="show pytest's full traceback under each failure, not only the learner's message",
     )
     group.addoption(
+        "--show-fence",
+        action="store_true",
+        default=False,
+        help="print, under the score table, what held around the learner's code (the workers' fence)",
+    )
+    group.addoption(
         "--run-timeout",
         type=float,
         default=None,
@@ -655,6 +661,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 terminalreporter.write_line(
                     f"({failing_elsewhere} failing checks of later exercises are not printed here: "
                     "`pytest checks --all-failures` prints every message.)")
+        if config.getoption("--show-fence"):
+            terminalreporter.write_line(results.fence_line(book.fence))
 
 
 def _hide_other_failures(stats: dict, book) -> dict[str, list]:
@@ -687,6 +695,7 @@ def pytest_sessionfinish(session, exitstatus):
     book = session.config.stash.get(GRADEBOOK, None)
     if book is None:
         return
+    book.fence = results.fence_held(engine.fence_report if engine is not None else None)
     crash = None
     if _collection_errors:
         crash = "some checks could not be collected:\n" + "\n".join(_collection_errors)

@@ -90,6 +90,7 @@ class Gradebook:
     expected_points: dict[str, float] = field(default_factory=dict)  # the same per exercise (for classroom_dir)
     import_errors: dict[str, str] = field(default_factory=dict)  # module path -> its import error, as shown
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
+    fence: dict | None = None  # what held around the learner's code (``fence_held``); None: no worker ran it
 
     live = []  # books of this process not yet written for good, for the internal-error hook
 
@@ -249,7 +250,9 @@ class Gradebook:
         if crash:
             tests.append({"name": "grading run", "number": "0", "score": 0.0, "max_score": 0.0,
                           "status": "failed", "output": crash, "visibility": "visible"})
+        extra = {"extra_data": {"fence": self.fence}} if self.fence is not None else {}
         return {
+            **extra,
             "score": self.score,
             "max_score": self.max_score,
             "execution_time": round(duration, 2),
@@ -515,6 +518,72 @@ def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_p
     book.expected_max_score = declared_points(checks, base)
     book.expected_points = declared_points_by_exercise(checks, base)
     book.write(crash=reason, duration=0.0)
+
+
+def fence_held(report: dict | None) -> dict | None:
+    """What held around a worker, from its fence report (``grader/fence.py``), in a few plain fields.
+
+    The report comes from the worker after the learner's module was imported there: its text is cut
+    and stripped of control characters, and at most ``FENCE_PROBLEMS`` problems are kept.
+
+    Args:
+        report: the report the worker sent as it started (None: no worker ran the learner's code).
+    Returns:
+        ``platform``, ``filesystem`` (Landlock's ABI, or None), ``project_read_only``, ``network`` ("namespace",
+        "landlock-tcp" or None), ``seccomp``, ``capabilities_dropped``, ``signals_scoped``, ``memory_bytes``,
+        ``cpu_seconds``, ``processes_limited`` and ``problems`` (what the machine did not allow), or None.
+    """
+    if not isinstance(report, dict):
+        return None
+    limits = report.get("rlimits") if isinstance(report.get("rlimits"), dict) else {}
+
+    def limit(name):
+        entry = limits.get(name)
+        value = entry.get("limit") if isinstance(entry, dict) and entry.get("enforced", True) else None
+        return value if type(value) is int and value >= 0 else None
+
+    return {
+        "platform": _plain_text(f"{report.get('platform', '?')} {report.get('kernel', '')}".strip(), 100),
+        "filesystem": _plain_text(f"Landlock ABI {report.get('landlock_abi')}", 40) if report.get("filesystem") else None,
+        "project_read_only": bool(report.get("mount_namespace") and report.get("readonly")),
+        "network": _plain_text(report.get("network"), 40) if report.get("network") else None,
+        "seccomp": bool(report.get("seccomp")),
+        "capabilities_dropped": bool(report.get("capabilities_dropped")),
+        "signals_scoped": bool(report.get("signals_scoped")),
+        "memory_bytes": limit("RLIMIT_AS"),
+        "cpu_seconds": limit("RLIMIT_CPU"),
+        "processes_limited": limit("RLIMIT_NPROC") is not None,
+        "problems": [_plain_text(problem, 300) for problem in list(report.get("problems") or [])[:FENCE_PROBLEMS]],
+    }
+
+
+FENCE_PROBLEMS = 20
+
+
+def _plain_text(value, limit: int) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in str(value)[:limit + 1])
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def fence_line(held: dict | None) -> str:
+    """``fence_held``'s fields as one line for the terminal."""
+    if held is None:
+        return "Fence: no worker ran code of this submission."
+    parts = [
+        f"filesystem ({held['filesystem']})" if held["filesystem"] else "no filesystem fence",
+        "project read-only" if held["project_read_only"] else "project not mounted read-only",
+        {"namespace": "no network (namespace)", "landlock-tcp": "no TCP (Landlock)"}.get(
+            held["network"], f"network: {held['network']}") if held["network"] else "network open",
+        *(["seccomp"] if held["seccomp"] else []),
+        *(["capabilities dropped"] if held["capabilities_dropped"] else []),
+        *([f"memory {held['memory_bytes'] / 2**30:g} GB"] if held["memory_bytes"] else ["no memory limit"]),
+        *([f"CPU {held['cpu_seconds']} s"] if held["cpu_seconds"] else []),
+        "processes limited" if held["processes_limited"] else "processes not limited",
+    ]
+    line = f"Fence ({held['platform']}): " + ", ".join(parts) + "."
+    if held["problems"]:
+        line += " Not held: " + "; ".join(held["problems"]) + "."
+    return line
 
 
 def _output(check: CheckResult) -> str:

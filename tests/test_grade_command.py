@@ -135,3 +135,24 @@ def test_reference_keeps_full_marks_under_a_secret_seed(tmp_path, seed):
     seed_file.write_text(seed)
     run = grade(submission, "--exercise", "conv", "--grading-seed-file", seed_file)
     assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_what_held_around_the_code_is_in_the_results_and_shown_on_request(tmp_path):
+    """``--show-fence`` prints the fence's line under the table; results.json's ``extra_data`` always has it."""
+    from grader import fence
+    from grader.engine import DEFAULT_WORKER_MEMORY_GB
+    from grader.results import fence_line
+
+    submission = tmp_path / "student"
+    submission.mkdir()
+    (submission / "conv.py").write_text(REFERENCE)
+    result = tmp_path / "results.json"
+    run = grade(submission, "--exercise", "conv", "--gradescope-json", result, "--show-fence")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    held = json.loads(result.read_text())["extra_data"]["fence"]
+    assert fence_line(held) in run.stdout
+    if fence.landlock_abi():
+        assert held["filesystem"].startswith("Landlock ABI ")
+    assert held["memory_bytes"] == DEFAULT_WORKER_MEMORY_GB * 2**30 and isinstance(held["problems"], list)
+    quiet = grade(submission, "--exercise", "conv")
+    assert "Fence (" not in quiet.stdout, "the line is printed only on request"

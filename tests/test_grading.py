@@ -152,6 +152,9 @@ def test_each_submission_gets_result_files_that_agree(course_gradebook):
             t["score"] for t in gradescope["tests"])
         assert float(rows_of(course_gradebook.out)[identifier]["total"]) == gradescope["score"]
         assert "TOTAL" in (folder / "output.txt").read_text()
+        # What held around the submission's code is in both files: the same plain fields.
+        assert record["fence"] == gradescope["extra_data"]["fence"], identifier
+        assert {"filesystem", "network", "memory_bytes", "problems"} <= record["fence"].keys()
 
 
 def test_feedback_lists_failures_with_hint_and_next_step(course_gradebook):

@@ -612,3 +612,32 @@ def test_conv_on_the_reference_end_to_end(tmp_path):
         assert exercism_problems(placeholder) == []
         assert (placeholder["status"], placeholder["score"], placeholder["max_score"]) == ("error", 0, 25)
     assert [len(p["tests"]) for p in placeholders] in ([1, 15], [15]), "at start: the crash entry; then every check"
+
+
+def test_the_fence_line_says_what_did_not_hold():
+    """Where the machine allows no fence (macOS, say), the summary and its line say so, not that it held."""
+    from grader.results import fence_held, fence_line
+
+    report = {"platform": "darwin", "kernel": "23.6", "filesystem": False, "network": None,
+              "rlimits": {"RLIMIT_AS": {"limit": 8 * 2**30, "enforced": False}, "RLIMIT_CPU": {"limit": 1860}},
+              "problems": ["landlock: not available on darwin"]}
+    held = fence_held(report)
+    assert held["filesystem"] is None and held["memory_bytes"] is None and held["cpu_seconds"] == 1860
+    line = fence_line(held)
+    for said in ("no filesystem fence", "network open", "no memory limit", "CPU 1860 s",
+                 "Not held: landlock: not available on darwin"):
+        assert said in line, line
+    assert fence_held(None) is None and "no worker ran" in fence_line(None)
+
+
+def test_a_forged_fence_report_is_cut_to_size():
+    """The report comes from the worker after the learner's module ran there: it cannot bloat or draw."""
+    from grader.results import FENCE_PROBLEMS, fence_held, fence_line
+
+    held = fence_held({"platform": "\x1b[2J" + "x" * 10_000, "problems": ["\x1b[31mred" * 1000] * 10_000,
+                       "network": ["not", "text"], "filesystem": True, "landlock_abi": "9" * 500,
+                       "rlimits": {"RLIMIT_AS": {"limit": "8 GB"}, "RLIMIT_CPU": {"limit": [1]}}})
+    assert len(held["platform"]) <= 100 and "\x1b" not in held["platform"]
+    assert len(held["problems"]) == FENCE_PROBLEMS and all(len(p) <= 300 and "\x1b" not in p for p in held["problems"])
+    assert len(held["filesystem"]) <= 40 and isinstance(held["network"], str)
+    assert held["memory_bytes"] is None and held["cpu_seconds"] is None and "Fence (" in fence_line(held)
