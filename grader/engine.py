@@ -91,7 +91,7 @@ class Engine:
     # Whether this machine gives a worker its own mount namespace (probed once per process). Where it
     # does, a worker that did not get one (seen, rarely, under load) never imports the learner's module:
     # without its read-only mount of the project, root could change the project's modes and times.
-    mounts_available: "bool | None" = None
+    namespaces_available: "dict | None" = None
 
     def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
         Engine.live.append(self)
@@ -175,11 +175,15 @@ class Engine:
         if self.zygote is None and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
             self.zygote = self._zygote()
 
-    def mounts_required(self) -> bool:
-        """True where this machine gives a worker its own mount namespace (probed once per process)."""
-        if Engine.mounts_available is None:
-            Engine.mounts_available = _probe_mount_namespace(self.runtime)
-        return Engine.mounts_available
+    def namespaces(self) -> dict:
+        """Which namespaces this machine gives a worker, ``{"network": bool, "mounts": bool}`` (probed once per process).
+
+        A worker tries only those, and where the machine gives mounts it must get its read-only mount of the
+        project or run nothing.
+        """
+        if Engine.namespaces_available is None:
+            Engine.namespaces_available = _probe_namespaces(self.runtime)
+        return Engine.namespaces_available
 
     def _zygote(self) -> "Zygote":
         if not Engine.keep_zygote:
@@ -352,8 +356,9 @@ class Worker:
         self.output_path = engine.root / f"{self.workdir.name}.out"
         self.output_offset = 0
         read_dirs, read_files = engine.read_dirs(module.blocked_packages)
+        namespaces = engine.namespaces()
         config = {
-            "require_mounts": engine.mounts_required(),
+            "require_mounts": namespaces["mounts"],
             "workdir": str(self.workdir),
             "module_file": str(module_file),
             "module_name": module.name,
@@ -376,6 +381,8 @@ class Worker:
                 # Metadata (chmod, utime, xattrs) is beyond Landlock: the project is mounted read-only.
                 "readonly_paths": [str(ROOT)],
                 "private_tmpfs": _existing("/dev/shm"),
+                "network_namespace": namespaces["network"],
+                "mount_namespace": namespaces["mounts"],
             },
         }
         parent, child = socket.socketpair()
@@ -628,26 +635,27 @@ class FenceIncomplete(Exception):
     """A worker reported that its fence lacks a part this machine provides; it imported nothing."""
 
 
-# Enters a mount and network namespace as the fence does, in a throwaway process.
+# Does in a throwaway process what a worker's fence does with namespaces and mounts (fence.probe_namespaces).
 _NAMESPACE_PROBE = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import fence; "
-    "error = fence._unshare_maybe_as_user(fence.CLONE_NEWNS | fence.CLONE_NEWNET, {}); "
-    "print('yes' if error is None else 'no')"
+    "import json, sys; sys.path.insert(0, sys.argv[1]); import fence; "
+    "print(json.dumps(fence.probe_namespaces(json.loads(sys.argv[2]), json.loads(sys.argv[3]))))"
 )
 
 
-def _probe_mount_namespace(runtime: Path) -> bool:
+def _probe_namespaces(runtime: Path) -> dict:
+    """Which namespaces a worker will get here: ``{"network": bool, "mounts": bool}`` (both False off Linux)."""
+    none = {"network": False, "mounts": False}
     if not sys.platform.startswith("linux"):
-        return False
-    for _ in range(3):  # a transient refusal must not switch the requirement off for the whole run
-        try:
-            probe = subprocess.run([sys.executable, "-I", "-B", "-c", _NAMESPACE_PROBE, str(runtime)],
-                                   capture_output=True, text=True, timeout=20, env=_worker_environ(runtime))
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if probe.stdout.strip() == "yes":
-            return True
-    return False
+        return none
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-I", "-B", "-c", _NAMESPACE_PROBE, str(runtime),
+             json.dumps([str(ROOT)]), json.dumps(_existing("/dev/shm"))],
+            capture_output=True, text=True, timeout=20, env=_worker_environ(runtime))
+        answer = json.loads(probe.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return none
+    return {part: answer.get(part) is True for part in none} if isinstance(answer, dict) else none
 
 
 def _copy_runtime(folder: Path) -> Path:

@@ -246,6 +246,10 @@ class FenceSpec:
     own_proc_only: bool = True
     block_unix_sockets: bool = True  # the seccomp filter (see the module docstring)
     drop_capabilities: bool = True
+    # Whether to try each namespace at all: False where the grader's probe (``probe_namespaces``) found that
+    # this machine gives none, so that a worker does not spend retries on a refusal known in advance.
+    network_namespace: bool = True
+    mount_namespace: bool = True
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -864,6 +868,47 @@ def _set_up_mounts(spec, report):
             report["problems"].append(f"working directory {cwd}: {exc}")
 
 
+def mounts_held(spec, report):
+    """Whether every one of ``spec.readonly_paths`` is mounted read-only in the process's own mount namespace.
+
+    Args:
+        spec: the FenceSpec applied.
+        report: the report ``apply`` (or ``probe_namespaces``) made.
+
+    Returns:
+        True when the mount part of the fence holds.
+    """
+    mounted = {os.path.realpath(path) for path in report.get("readonly") or ()}
+    wanted = {os.path.realpath(path) for path in spec.readonly_paths}
+    return bool(report.get("mount_namespace")) and wanted <= mounted
+
+
+def probe_namespaces(readonly_paths, private_tmpfs):
+    """Which namespaces this machine gives a worker, found by doing what a worker does, in this process.
+
+    Call it in a throwaway process: it enters a network and a mount namespace
+    (as a user namespace when not root) and mounts ``readonly_paths``
+    read-only and ``private_tmpfs`` as a worker would.  A host that allows
+    user namespaces but not mounts inside them (AppArmor's restriction of
+    unprivileged user namespaces) answers ``mounts: False``.
+
+    Args:
+        readonly_paths: the paths a worker mounts read-only (the project).
+        private_tmpfs: the folders a worker gives a tmpfs of its own.
+
+    Returns:
+        ``{"network": bool, "mounts": bool, "problems": [...]}``.
+    """
+    report = _new_report()
+    spec = FenceSpec(read_dirs=[], write_dirs=[], readonly_paths=list(readonly_paths),
+                     private_tmpfs=list(private_tmpfs))
+    network, mounts = _step(report, "namespaces", _enter_namespaces, True, True, report) or (False, False)
+    report["mount_namespace"] = mounts
+    if mounts:
+        _step(report, "mounts", _set_up_mounts, spec, report)
+    return {"network": bool(network), "mounts": mounts_held(spec, report), "problems": report["problems"]}
+
+
 def _handled_rights(abi, deny_tcp, scopes):
     """The access rights a ruleset handles, masked to what the ABI knows.
 
@@ -1266,10 +1311,15 @@ def apply(spec: FenceSpec) -> dict:
     last_cap = _last_cap()  # while all of /proc is readable
     if spec.extra_processes is not None:
         _step(report, "RLIMIT_NPROC", _limit_processes, int(spec.extra_processes), report)
-    want_mounts = bool(spec.deny_network or spec.readonly_paths or spec.private_tmpfs)
+    want_network = spec.deny_network and spec.network_namespace
+    want_mounts = bool(spec.deny_network or spec.readonly_paths or spec.private_tmpfs) and spec.mount_namespace
+    for wanted, tried, name in ((spec.deny_network, want_network, "network"),
+                                (spec.readonly_paths or spec.private_tmpfs, want_mounts, "mount")):
+        if wanted and not tried:
+            report["problems"].append(f"{name} namespace: not tried (this machine gave none to the grader's probe)")
     in_namespace = False
-    if spec.deny_network or want_mounts:
-        in_namespace, mounts = _step(report, "namespaces", _enter_namespaces, spec.deny_network, want_mounts,
+    if want_network or want_mounts:
+        in_namespace, mounts = _step(report, "namespaces", _enter_namespaces, want_network, want_mounts,
                                      report) or (False, False)
         if in_namespace:
             report["network"] = "namespace"

@@ -61,20 +61,21 @@ def run(fd: int, config: dict) -> None:
     CONFIG = config
     SOCKET = socket.socket(fileno=fd)
     os.chdir(CONFIG["workdir"])
-    report = fence.apply(fence.FenceSpec(**CONFIG["fence"]))
+    spec = fence.FenceSpec(**CONFIG["fence"])
+    report = fence.apply(spec)
     if report.get("threads") != 1:
         # Landlock and namespaces bind only the calling thread: a second thread would escape them.
         transport.send(SOCKET, {"op": "import_error", "fence": report, "error": {
             "type": "RuntimeError", "bases": ["RuntimeError", "Exception"], "frames": [],
             "message": "the worker could not fence itself (it had more than one thread)"}})
         return
-    mounted = {os.path.realpath(path) for path in report.get("readonly") or ()}
-    wanted = {os.path.realpath(path) for path in CONFIG["fence"].get("readonly_paths") or ()}
-    if CONFIG.get("require_mounts") and not (report.get("mount_namespace") and wanted <= mounted):
+    if CONFIG.get("require_mounts") and not fence.mounts_held(spec, report):
         # The machine gives workers their own mount namespace, this one did not get it: without its
         # read-only mount of the project, nothing of the learner's may run. The grader starts another.
         transport.send(SOCKET, {"op": "fence_incomplete", "fence": report})
         return
+    if set(spec.private_tmpfs) - set(report.get("private_tmpfs") or ()):
+        _locks_without_shared_memory()
     _block_packages(CONFIG.get("blocked_packages", ()))
     module, problem = _import_module()
     if module is None:
@@ -83,6 +84,22 @@ def run(fd: int, config: dict) -> None:
     names = {name: _kind(value) for name, value in vars(module).items() if not name.startswith("__")}
     transport.send(SOCKET, {"op": "ready", "names": names, "fence": report})
     _serve(module)
+
+
+def _locks_without_shared_memory() -> None:
+    """Makes multiprocessing's locks thread locks, where this worker has no /dev/shm of its own.
+
+    Its POSIX semaphores are files in /dev/shm, which the fence leaves unwritable when it is shared
+    with the machine (no mount namespace here: Docker, a host that refuses mounts in user namespaces).
+    Keras' directory listing makes a ThreadPool, whose queue takes two such locks: without this, a
+    learner's correct ``image_dataset_from_directory`` would fail with PermissionError. Threads need
+    no shared memory; processes the learner's code starts would not share these locks.
+    """
+    import multiprocessing.context
+    import threading
+
+    multiprocessing.context.BaseContext.Lock = lambda self: threading.Lock()
+    multiprocessing.context.BaseContext.RLock = lambda self: threading.RLock()
 
 
 def _block_packages(names) -> None:

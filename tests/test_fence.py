@@ -1009,3 +1009,33 @@ def test_probe_script_prints_its_findings():
         assert found["checks"]["raise_hard_limit"] == "ValueError", found["checks"]
     if ABI is not None and ABI >= 6:
         assert found["checks"]["signal_parent"] == "PermissionError", found["checks"]
+
+
+MACHINE_WITHOUT = ROOT / "tests" / "machine_without.py"
+PROBE = ("import json, sys; sys.path.insert(0, sys.argv[1]); import fence; "
+         "print(json.dumps(fence.probe_namespaces([sys.argv[2]], [])))")
+
+
+@pytest.mark.parametrize("refused, expected", [
+    ([], {"network": True, "mounts": True}),
+    (["--deny", "mount"], {"network": True, "mounts": False}),
+    (["--deny", "unshare"], {"network": False, "mounts": False}),
+], ids=["user-namespaces", "mounts-refused", "no-namespaces"])
+def test_the_namespace_probe_does_what_a_worker_does(unprivileged, refused, expected):
+    """As a user without root: mounts count only where the read-only mount itself works, not just unshare.
+
+    Mounts refused inside a user namespace stand for AppArmor's restriction (Ubuntu 23.10 and later); the
+    refusal is a seccomp filter on the probe's own process tree (``tests/machine_without.py``).
+    """
+    python, fence_path, work, popen = unprivileged
+    if popen:  # another user: the helper sits beside the copy of fence.py that user may read
+        shutil.copy(MACHINE_WITHOUT, fence_path.parent / MACHINE_WITHOUT.name)
+        (fence_path.parent / MACHINE_WITHOUT.name).chmod(0o644)
+    helper = fence_path.parent / MACHINE_WITHOUT.name if popen else MACHINE_WITHOUT
+    done = subprocess.run([python, "-I", str(helper), *refused, "--", python, "-I", "-c", PROBE,
+                           str(fence_path.parent), str(work)], capture_output=True, text=True, timeout=60, **popen)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.splitlines()[-1])
+    if expected["network"] and not answer["network"]:
+        pytest.skip(f"this machine gives an unprivileged user no namespaces: {answer['problems']}")
+    assert {part: answer[part] for part in expected} == expected, answer

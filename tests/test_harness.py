@@ -226,7 +226,7 @@ def test_worker_without_its_read_only_mount_imports_nothing(tmp_path, monkeypatc
     from grader import engine as engine_module
     from grader.verdicts import ExerciseImportError
 
-    monkeypatch.setattr(engine_module.Engine, "mounts_available", True)
+    monkeypatch.setattr(engine_module.Engine, "namespaces_available", {"network": True, "mounts": True})
     monkeypatch.setattr(engine_module, "ROOT", tmp_path / "no-such-project")
     marker = tmp_path / "shared" / "imported"
     (tmp_path / "shared").mkdir()
