@@ -68,6 +68,10 @@ def main(argv=None) -> int:
     grade.add_argument("--show-traceback", action="store_true", help="add pytest's traceback under each failure")
     grade.add_argument("--show-fence", action="store_true",
                        help="print what held around the learner's code under the table (always in the result files)")
+    grade.add_argument("--require-fence", action="store_true",
+                       help="run nothing of a submission's unless the workers' filesystem fence, network block and "
+                       "memory and CPU limits hold (Linux with Landlock); where they do not, it is graded 0 with "
+                       "the reason")
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the score table")
     batch = grade.add_argument_group(
         "batch re-grading", "With --out, each SUBMISSION may also be a folder of submissions (as `gh classroom "
@@ -129,6 +133,7 @@ def batch_command(args, parser) -> int:
         check_timeout=args.check_timeout, run_timeout=args.run_timeout, exitfirst=args.exitfirst,
         keyword=args.keyword, show_traceback=args.show_traceback, seed=read_seed(args), jobs=args.jobs,
         force=args.force, dask=args.dask, progress=args.progress, grader_memory_gb=args.grader_memory_gb or None,
+        require_fence=args.require_fence,
     )
     try:
         return grade_batch(args.submissions, args.out, options)
@@ -169,7 +174,8 @@ def grade_one(submission: Path, args) -> int:
         command = [sys.executable, "-m", "pytest", *grading_arguments(
             staged.folder, checks, check_timeout=args.check_timeout,
             run_timeout=args.run_timeout, seed_file=write_seed_file(Path(scratch), seed) if seed else None,
-            show_traceback=args.show_traceback, grader_memory_gb=args.grader_memory_gb or None)]
+            show_traceback=args.show_traceback, grader_memory_gb=args.grader_memory_gb or None,
+            require_fence=args.require_fence)]
         for flag, path in result_paths(args):
             command.append(f"{flag}={path.resolve()}")
         command.append("-q" if not args.quiet else "-qq")

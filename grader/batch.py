@@ -91,6 +91,7 @@ class BatchOptions:
     dask: str | None = None
     progress: bool | None = None  # None: a bar on a terminal, one line per submission otherwise
     grader_memory_gb: float | None = GRADER_MEMORY_GB  # the address space of each runner (None: no limit)
+    require_fence: bool = False  # a submission whose workers' fence does not hold is graded 0, with the reason
 
 
 # ---------------------------------------------------------------- finding submissions
@@ -153,7 +154,7 @@ def take_apart(identifier: str, path: Path, options: BatchOptions, course: str) 
     digest = hashlib.sha256(json.dumps({
         "course": course, "exercises": exercises_for(submission, options),
         "options": [options.check_timeout, options.run_timeout, options.exitfirst, options.keyword,
-                    list(options.checks)],
+                    list(options.checks), *(["require_fence"] if options.require_fence else [])],
         "seed": hashlib.sha256(options.seed.encode()).hexdigest() if options.seed else None,
         "error": submission.error,
     }, sort_keys=True).encode())
@@ -178,7 +179,7 @@ def job_for(submission: Submission, options: BatchOptions, course: str) -> dict:
         "options": {"check_timeout": options.check_timeout, "run_timeout": options.run_timeout,
                     "exitfirst": options.exitfirst, "show_traceback": options.show_traceback,
                     "keyword": options.keyword, "checks": list(options.checks),
-                    "grader_memory_gb": options.grader_memory_gb},
+                    "grader_memory_gb": options.grader_memory_gb, "require_fence": options.require_fence},
         "seed": options.seed,
         "course": course,
     }

@@ -93,7 +93,8 @@ class Engine:
     # without its read-only mount of the project, root could change the project's modes and times.
     namespaces_available: "dict | None" = None
 
-    def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None):
+    def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None,
+                 required_fence: tuple[str, ...] = ()):
         Engine.live.append(self)
         self.root = scratch.new_folder("grader-")
         self.runtime = _copy_runtime(self.root / "runtime")
@@ -110,6 +111,9 @@ class Engine:
         self.workers: dict[tuple, Worker] = {}
         self.import_errors: dict[tuple, ExerciseImportError] = {}
         self.fence_report: dict | None = None
+        # Parts of the fence (fence.FENCE_PARTS) without which a worker imports nothing of the learner's.
+        self.required_fence = tuple(required_fence)
+        self.fence_refusal: str | None = None
         self.plan: list[RemoteModule] = []
         self.zygote: Zygote | None = None
         self._judge: "Judge | None" = None
@@ -364,6 +368,7 @@ class Worker:
             "module_name": module.name,
             "blocked_packages": list(module.blocked_packages),
             "synced_environ": list(SYNCED_ENVIRON),
+            "required_fence": list(engine.required_fence),
             "environ_defaults": {"HOME": str(self.workdir)},
             "fence": {
                 "read_dirs": [*read_dirs, str(engine.runtime), *engine.shared_dirs,
@@ -412,6 +417,12 @@ class Worker:
         started = time.monotonic()
         try:
             header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
+            if header.get("op") == "fenced":  # sent before the learner's module is imported: the report to trust
+                report = header.get("fence") if isinstance(header.get("fence"), dict) else {}
+                self.engine.fence_report = report
+                header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
+            else:
+                report = {}
         except transport.ChannelTimeout:
             waited = time.monotonic() - started
             raise ExerciseImportError(shown, f"importing {shown} did not finish within {waited:.0f} s "
@@ -420,10 +431,12 @@ class Worker:
             raise ExerciseImportError(shown, f"importing {shown} ended the process that runs it "
                                              f"({self.exit_description()}).{self.output_note()}") from None
         if header.get("op") == "fence_incomplete":
-            problems = (header.get("fence") or {}).get("problems") or ["no mount namespace"]
+            problems = report.get("problems") or ["no mount namespace"]
             raise FenceIncomplete("; ".join(str(p) for p in problems)[:500])
+        if header.get("op") == "fence_refused":
+            self.engine.fence_refusal = fence_refused_message(report, header.get("missing"))
+            raise ExerciseImportError(shown, self.engine.fence_refusal)
         self.fresh = False
-        self.engine.fence_report = header.get("fence")
         if header.get("op") == "import_error":
             raise ExerciseImportError(shown, describe_import_error(header.get("error") or {}, shown))
         if header.get("op") != "ready" or not isinstance(header.get("names"), dict):
@@ -805,6 +818,18 @@ def exception_from(described: dict, function: str, shown_path: str) -> BaseExcep
     if "Exception" not in bases:
         return CheckFailure(f"`{function}` raised {kind}: {described.get('message', '')}")
     return student_exception(described, shown_path)
+
+
+def fence_refused_message(report: dict, missing) -> str:
+    """Why a worker imported nothing: the grading run requires parts of the fence this machine did not give."""
+    from grader import fence
+
+    parts = [str(part) for part in (missing if isinstance(missing, list) else [])][:len(fence.FENCE_PARTS)]
+    wanted = "; ".join(f"{part} ({fence.FENCE_PARTS.get(part, '?')})" for part in parts)
+    problems = "; ".join(str(problem) for problem in (report.get("problems") or [])[:5])[:600]
+    return (f"this grading run requires a fence this machine did not give: {wanted}. None of your code ran; "
+            f"the grade is 0 for that reason, not for your code. Tell your instructor"
+            + (f" (the machine said: {problems})." if problems else "."))
 
 
 def describe_import_error(described: dict, shown: str) -> str:

@@ -883,6 +883,37 @@ def mounts_held(spec, report):
     return bool(report.get("mount_namespace")) and wanted <= mounted
 
 
+FENCE_PARTS = {
+    "filesystem": "reads and writes only where allowed (Landlock)",
+    "network": "no network (a network namespace, or Landlock's TCP rules)",
+    "limits": "memory and CPU time limits",
+}
+
+
+def unheld(report, parts):
+    """The parts of the fence (keys of ``FENCE_PARTS``) that ``report`` says did not hold.
+
+    Args:
+        report: the report ``apply`` made.
+        parts: the parts required.
+
+    Returns:
+        ``[(part, what it is), ...]`` for each required part that did not hold.
+    """
+    rlimits = report.get("rlimits") or {}
+
+    def enforced(name):
+        entry = rlimits.get(name)
+        return isinstance(entry, dict) and entry.get("limit") is not None and entry.get("enforced", True)
+
+    held = {
+        "filesystem": bool(report.get("filesystem")),
+        "network": report.get("network") in ("namespace", "landlock-tcp"),
+        "limits": enforced("RLIMIT_AS") and enforced("RLIMIT_CPU"),
+    }
+    return [(part, FENCE_PARTS.get(part, part)) for part in parts if not held.get(part, False)]
+
+
 def probe_namespaces(readonly_paths, private_tmpfs):
     """Which namespaces this machine gives a worker, found by doing what a worker does, in this process.
 

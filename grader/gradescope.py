@@ -7,7 +7,7 @@ The zip holds, at its root, what Gradescope looks for and the course it grades w
   each submission, which calls ``python -m grader grade /autograder/submission
   --gradescope-json /autograder/results/results.json``;
 - ``grade-options``: the options chosen here (``--exercise``,
-  ``--check-timeout``, ``--run-timeout``), one argument a line, read by
+  ``--check-timeout``, ``--run-timeout``, ``--require-fence``), one argument a line, read by
   ``run_autograder``;
 - ``grading-seed``, with ``--grading-seed-file``: the secret seed;
 - ``checks/``, ``grader/``, ``data/`` (as in a release), ``pyproject.toml``
@@ -58,6 +58,10 @@ def add_command(commands) -> None:
     parser.add_argument("--grading-seed-file", type=Path, metavar="PATH",
                         help="a file holding a secret seed, copied into the zip: every submission is graded "
                         "on inputs generated from it (keep the zip private)")
+    parser.add_argument("--require-fence", action="store_true",
+                        help="grade a submission 0, with the reason, where Gradescope's machine does not give the "
+                        "workers' filesystem fence, network block and limits (by default it grades, and "
+                        "results.json says what held)")
     parser.set_defaults(run=command)
 
 
@@ -66,14 +70,15 @@ def command(args) -> int:
     try:
         seed = read_seed(args.grading_seed_file) if args.grading_seed_file else None
         files = build(args.dest, exercises=args.exercise, check_timeout=args.check_timeout,
-                      run_timeout=args.run_timeout, seed=seed)
+                      run_timeout=args.run_timeout, seed=seed, require_fence=args.require_fence)
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     chosen = ", ".join(args.exercise or EXERCISES)
     limits = "".join(f", {value:g} s {what}" for value, what in ((args.check_timeout, "a check"),
                                                                   (args.run_timeout, "a submission")) if value)
-    print(f"wrote {args.dest}: {len(files)} files; grades {chosen}{limits}{', with a secret seed' if seed else ''}.")
+    print(f"wrote {args.dest}: {len(files)} files; grades {chosen}{limits}{', with a secret seed' if seed else ''}"
+          f"{', only where the fence holds' if args.require_fence else ''}.")
     print("Upload it in Gradescope (assignment > Configure Autograder > Zip file upload) and see README.md, "
           "\"Gradescope\", for the settings.")
     return 0
@@ -95,7 +100,7 @@ def read_seed(path: Path) -> str:
 
 
 def build(dest: Path, exercises=None, check_timeout: float | None = None, run_timeout: float | None = None,
-          seed: str | None = None, root: Path = ROOT, log=print) -> dict[str, bytes]:
+          seed: str | None = None, root: Path = ROOT, log=print, require_fence: bool = False) -> dict[str, bytes]:
     """Writes the autograder zip ``dest``.
 
     Args:
@@ -106,6 +111,7 @@ def build(dest: Path, exercises=None, check_timeout: float | None = None, run_ti
         seed: a secret grading seed to ship in the zip, or None.
         root: the course repository.
         log: where notes go.
+        require_fence: the zip grades with ``--require-fence``.
 
     Returns:
         The zipped files: relative POSIX path -> bytes.
@@ -121,7 +127,8 @@ def build(dest: Path, exercises=None, check_timeout: float | None = None, run_ti
     for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout)):
         if value is not None and not value > 0:
             raise ReleaseError(f"{flag} must be a positive number of seconds, not {value:g}.")
-    files = autograder_files(root, grade_options(exercises, check_timeout, run_timeout), seed, log=log)
+    options = grade_options(exercises, check_timeout, run_timeout) + (["--require-fence"] if require_fence else [])
+    files = autograder_files(root, options, seed, log=log)
     if (root / "solutions").is_dir():
         refuse_solution_text(files, root, log=log)
     write_zip(dest, files, executables=SCRIPTS, private=(SEED_FILE,))

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, Phase, settings
 if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the backport's groups on 3.10
     from exceptiongroup import BaseExceptionGroup  # novermin: the backport, imported on 3.10 only
 
-from grader import course, results, stubgen
+from grader import course, fence, results, stubgen
 from grader.engine import Engine
 from grader.runner import limit_grader_memory
 from grader.transport import clean_text
@@ -123,6 +123,13 @@ def pytest_addoption(parser):
         action="store_true",
         default=False,
         help="print, under the score table, what held around the learner's code (the workers' fence)",
+    )
+    group.addoption(
+        "--require-fence",
+        action="store_true",
+        default=False,
+        help="import nothing of the learner's unless the workers' filesystem fence, network block and limits "
+        "hold (Linux with Landlock); where they do not, every check fails with the reason: for trusted grading",
     )
     group.addoption(
         "--run-timeout",
@@ -225,8 +232,9 @@ def engine_of(config) -> Engine:
     engine = config.stash.get(ENGINE, None)
     if engine is None:
         run_seconds = config.getoption("--run-timeout") or DEFAULT_RUN_TIMEOUT
-        engine = config.stash[ENGINE] = Engine(shared_dirs=[config._tmp_path_factory.getbasetemp()],
-                                               run_seconds=run_seconds)
+        engine = config.stash[ENGINE] = Engine(
+            shared_dirs=[config._tmp_path_factory.getbasetemp()], run_seconds=run_seconds,
+            required_fence=tuple(fence.FENCE_PARTS) if config.getoption("--require-fence") else ())
         # From the run's start, not the engine's: collection (importing the checks) is part of the run, and an
         # outside watchdog (python -m grader grade, a batch) counts from there too.
         engine.run_deadline = min(engine.run_deadline, config.stash[RUN_STARTED] + run_seconds)
@@ -703,6 +711,8 @@ def pytest_sessionfinish(session, exitstatus):
         crash = "the grading run was interrupted before it finished."
     elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         crash = "the grading run stopped with an internal error."
+    elif engine is not None and engine.fence_refusal:
+        crash = engine.fence_refusal
     book.write(crash=crash, duration=time.time() - book.started)
 
 

@@ -27,6 +27,7 @@ its command line. A job::
      "options": {"check_timeout": float|None, "run_timeout": float|None,
                  "exitfirst": bool, "show_traceback": bool, "keyword": str|None,
                  "run_untouched_stubs": bool (default true), "grader_memory_gb": float|None,
+                 "require_fence": bool (default false),
                  "checks": ["exercise::check_function", ...]|None},
      "seed": str|None, "course": fingerprint, "label": how reports name the folder ("exercises"),
      "tmpdir": a folder for the job's temporary files, "results_dir": where its result files stay}
@@ -250,7 +251,8 @@ def checks_files(exercises) -> list[str]:
 def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises",
                       check_timeout: float | None = None, run_timeout: float | None = None,
                       seed_file: Path | None = None, show_traceback: bool = False,
-                      run_untouched_stubs: bool = True, grader_memory_gb: float | None = None) -> list[str]:
+                      run_untouched_stubs: bool = True, grader_memory_gb: float | None = None,
+                      require_fence: bool = False) -> list[str]:
     """The pytest arguments that grade the modules in ``folder`` with this checkout's checks and configuration.
 
     Shared by ``python -m grader grade`` (a pytest subprocess) and the runners (a pytest session each).
@@ -261,6 +263,7 @@ def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercise
         run_untouched_stubs: run the checks of a module that is still the stub (an instructor's
             grade proves each check fails on it); the learner's loop reads them as "not started" at once.
         grader_memory_gb: the grading process's own address-space limit (``limit_grader_memory``).
+        require_fence: import nothing of the learner's where the workers' fence does not hold (``--require-fence``).
     """
     arguments = [*checks, f"--target={folder}", f"--target-label={label}", f"--rootdir={ROOT}",
                   "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "--all-failures"]
@@ -272,6 +275,8 @@ def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercise
             arguments.append(f"{flag}={value}")
     if show_traceback:
         arguments.append("--show-traceback")
+    if require_fence:
+        arguments.append("--require-fence")
     return arguments
 
 
@@ -307,7 +312,8 @@ def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> 
         seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
         show_traceback=bool(options.get("show_traceback")),
         run_untouched_stubs=bool(options.get("run_untouched_stubs", True)),
-        grader_memory_gb=float(options["grader_memory_gb"]) if options.get("grader_memory_gb") else None)
+        grader_memory_gb=float(options["grader_memory_gb"]) if options.get("grader_memory_gb") else None,
+        require_fence=bool(options.get("require_fence")))
     arguments += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                   # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
                   "-p", "no:unraisableexception",

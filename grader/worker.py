@@ -63,26 +63,32 @@ def run(fd: int, config: dict) -> None:
     os.chdir(CONFIG["workdir"])
     spec = fence.FenceSpec(**CONFIG["fence"])
     report = fence.apply(spec)
+    # Said before anything of the learner's runs here, so what a module's import does cannot rewrite it.
+    transport.send(SOCKET, {"op": "fenced", "fence": report})
+    missing = fence.unheld(report, CONFIG.get("required_fence") or ())
+    if missing:
+        transport.send(SOCKET, {"op": "fence_refused", "missing": [part for part, _ in missing]})
+        return
     if report.get("threads") != 1:
         # Landlock and namespaces bind only the calling thread: a second thread would escape them.
-        transport.send(SOCKET, {"op": "import_error", "fence": report, "error": {
+        transport.send(SOCKET, {"op": "import_error", "error": {
             "type": "RuntimeError", "bases": ["RuntimeError", "Exception"], "frames": [],
             "message": "the worker could not fence itself (it had more than one thread)"}})
         return
     if CONFIG.get("require_mounts") and not fence.mounts_held(spec, report):
         # The machine gives workers their own mount namespace, this one did not get it: without its
         # read-only mount of the project, nothing of the learner's may run. The grader starts another.
-        transport.send(SOCKET, {"op": "fence_incomplete", "fence": report})
+        transport.send(SOCKET, {"op": "fence_incomplete"})
         return
     if set(spec.private_tmpfs) - set(report.get("private_tmpfs") or ()):
         _locks_without_shared_memory()
     _block_packages(CONFIG.get("blocked_packages", ()))
     module, problem = _import_module()
     if module is None:
-        transport.send(SOCKET, {"op": "import_error", "error": problem, "fence": report})
+        transport.send(SOCKET, {"op": "import_error", "error": problem})
         return
     names = {name: _kind(value) for name, value in vars(module).items() if not name.startswith("__")}
-    transport.send(SOCKET, {"op": "ready", "names": names, "fence": report})
+    transport.send(SOCKET, {"op": "ready", "names": names})
     _serve(module)
 
 

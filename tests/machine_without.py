@@ -7,7 +7,8 @@ user without root does: namespaces only through a user namespace, as in a
 Docker container without CAP_SYS_ADMIN). ``--deny mount`` makes ``mount``
 fail with EPERM (a host whose AppArmor lets user namespaces be made but
 refuses mounts inside them, as Ubuntu 23.10 and later do); ``--deny unshare``
-makes ``unshare`` fail (no namespaces at all). The limits hold for the
+makes ``unshare`` fail (no namespaces at all); ``--deny landlock_create_ruleset``
+stands for a kernel without Landlock (before 5.13, or not enabled). The limits hold for the
 command and every process it starts, and end with them: nothing on the
 machine changes. Linux only (x86_64 and aarch64).
 """
@@ -25,8 +26,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "grader")]  # a copy of fence.py be
 import fence  # noqa: E402 - the fence's own seccomp and capability helpers
 
 SYSTEM_CALLS = {  # the numbers of the unified tables (include/uapi/asm-generic/unistd.h, arch/x86/.../syscall_64.tbl)
-    "x86_64": {"mount": 165, "umount2": 166, "unshare": 272, "setns": 308},
-    "aarch64": {"mount": 40, "umount2": 39, "unshare": 97, "setns": 268},
+    "x86_64": {"mount": 165, "umount2": 166, "unshare": 272, "setns": 308, "landlock_create_ruleset": 444},
+    "aarch64": {"mount": 40, "umount2": 39, "unshare": 97, "setns": 268, "landlock_create_ruleset": 444},
 }
 
 

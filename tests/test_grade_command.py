@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 
 import pytest
@@ -156,3 +157,76 @@ def test_what_held_around_the_code_is_in_the_results_and_shown_on_request(tmp_pa
     assert held["memory_bytes"] == DEFAULT_WORKER_MEMORY_GB * 2**30 and isinstance(held["problems"], list)
     quiet = grade(submission, "--exercise", "conv")
     assert "Fence (" not in quiet.stdout, "the line is printed only on request"
+
+
+# Sends, while the module is imported, a "ready" whose fence report says that everything held.
+FORGED_REPORT = '''
+import gc, json, socket, struct
+for channel in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+    try:
+        import transport
+        transport.send(channel, {"op": "ready", "names": {}, "fence": {"filesystem": True, "landlock_abi": 99,
+                                                                      "network": "namespace", "problems": []}})
+    except Exception:
+        pass
+'''
+
+
+def without_landlock(*arguments):
+    """``python -m grader grade ARGUMENTS`` on this machine with Landlock refused (a kernel without it)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "machine_without.py"), "--deny",
+                           "landlock_create_ruleset", "--", sys.executable, "-m", "grader", "grade",
+                           *map(str, arguments)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
+def test_require_fence_grades_zero_with_the_reason_where_the_fence_does_not_hold(tmp_path):
+    """``--require-fence`` where Landlock is missing: nothing of the submission runs, 0 points, and why."""
+    from grader import fence
+
+    submission = tmp_path / "student"
+    submission.mkdir()
+    marker = tmp_path / "imported"
+    (submission / "conv.py").write_text(f"open({str(marker)!r}, 'w').close()\n" + REFERENCE)
+    result = tmp_path / "results.json"
+    run = without_landlock(submission, "--exercise", "conv", "--gradescope-json", result, "--require-fence")
+    graded = json.loads(result.read_text())
+    assert graded["score"] == 0 and run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "requires a fence this machine did not give: filesystem" in graded["output"], graded["output"][:2000]
+    assert "not for your code" in graded["tests"][0]["output"], graded["tests"][0]["output"]
+    assert graded["extra_data"]["fence"]["filesystem"] is None
+    assert not marker.exists(), "the submission's module was imported although the fence did not hold"
+    if fence.landlock_abi():  # where it holds, the same option grades as usual
+        (submission / "conv.py").write_text(REFERENCE)
+        run = grade(submission, "--exercise", "conv", "--gradescope-json", result, "--require-fence")
+        assert json.loads(result.read_text())["score"] == 25, run.stdout[-3000:]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
+def test_the_fence_recorded_is_the_one_reported_before_the_submission_ran(tmp_path):
+    """A module that sends a report of its own as it is imported does not change what results.json records."""
+    submission = tmp_path / "student"
+    submission.mkdir()
+    (submission / "conv.py").write_text(FORGED_REPORT + REFERENCE)
+    result = tmp_path / "results.json"
+    run = without_landlock(submission, "--exercise", "conv", "--gradescope-json", result)
+    held = json.loads(result.read_text())["extra_data"]["fence"]
+    assert held["filesystem"] is None, (held, run.stdout[-2000:])
+    assert any("Landlock unavailable" in problem for problem in held["problems"]), held
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
+def test_a_batch_that_requires_the_fence_gives_each_submission_an_error_row_saying_why(tmp_path):
+    """``--out DIR --require-fence`` where Landlock is missing: every row is 0, "error", with the reason."""
+    for name in ("alice", "bob"):
+        (tmp_path / "submissions" / name).mkdir(parents=True)
+        (tmp_path / "submissions" / name / "conv.py").write_text(REFERENCE)
+    run = without_landlock(tmp_path / "submissions", "--exercise", "conv", "--out", tmp_path / "out",
+                           "--require-fence", "--no-progress")
+    rows = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
+    assert len(rows) == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    for row in rows[1:]:
+        assert row.startswith(("alice,0,0,25,error,", "bob,0,0,25,error,")), row
+        assert "requires a fence this machine did not give: filesystem" in row, row

@@ -66,8 +66,8 @@ def lay_out(autograder_zip: Path, root: Path, submission: dict[str, str]) -> Non
         (root / "submission" / relative).write_text(text)
 
 
-def run_autograder(root: Path, timeout=180):
-    """Runs ``root/run_autograder`` with this interpreter's python3 first on PATH.
+def run_autograder(root: Path, timeout=180, prefix=()):
+    """Runs ``root/run_autograder`` with this interpreter's python3 first on PATH (after ``prefix``'s command).
 
     Returns:
         The finished process and results.json, read.
@@ -75,7 +75,7 @@ def run_autograder(root: Path, timeout=180):
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("CHECKS_", "PYTEST_")) and k != "PYTHONPATH"}
     environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
     environ["AUTOGRADER_ROOT"] = str(root)
-    run = subprocess.run([str(root / "run_autograder")], cwd=root, capture_output=True, text=True, timeout=timeout,
+    run = subprocess.run([*prefix, str(root / "run_autograder")], cwd=root, capture_output=True, text=True, timeout=timeout,
                          env=environ)
     results = root / "results" / "results.json"
     assert results.is_file(), run.stdout[-3000:] + run.stderr[-2000:]
@@ -207,3 +207,27 @@ def test_results_are_written_for_a_submission_that_cannot_be_read(autograder_zip
     # Written by the grader itself (python -m grader grade exits 2), in the learner's words.
     assert "your submission could not be read" in results["output"] and "not a folder or a .zip" in results["output"]
     assert "exited with status 2" in run.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
+def test_a_zip_built_to_require_the_fence_grades_zero_with_the_reason_where_it_does_not_hold(tmp_path):
+    """``--require-fence``: on a machine without Landlock the reference earns 0 and results.json says why."""
+    from grader import fence
+
+    strict = tmp_path / "strict.zip"
+    built = subprocess.run([sys.executable, "-m", "grader", "gradescope", str(strict), "--exercise", "conv",
+                            "--require-fence"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0 and "only where the fence holds" in built.stdout, built.stdout + built.stderr
+    with zipfile.ZipFile(strict) as zipped:
+        assert zipped.read("grade-options") == b"--exercise\nconv\n--require-fence\n"
+    lay_out(strict, tmp_path / "without", {"conv.py": REFERENCE})
+    machine_without = [sys.executable, str(ROOT / "tests" / "machine_without.py"), "--deny", "landlock_create_ruleset",
+                       "--"]
+    run, results = run_autograder(tmp_path / "without", prefix=machine_without)
+    assert results["score"] == 0, run.stdout[-3000:]
+    assert "requires a fence this machine did not give: filesystem" in results["output"], results["output"][:2000]
+    assert results["extra_data"]["fence"]["filesystem"] is None
+    if fence.landlock_abi():
+        lay_out(strict, tmp_path / "with", {"conv.py": REFERENCE})
+        run, results = run_autograder(tmp_path / "with")
+        assert results["score"] == CONV_POINTS, run.stdout[-3000:]
