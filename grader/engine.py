@@ -176,7 +176,7 @@ class Engine:
         It imports TensorFlow (seconds): started while pytest imports the checks,
         the two imports run side by side.
         """
-        if self.zygote is None and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
+        if self.zygote is None and sys.platform.startswith("linux") and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
             self.zygote = self._zygote()
 
     def namespaces(self) -> dict:
@@ -298,6 +298,8 @@ class Engine:
         started by student code (a fork, or one that called setsid to
         escape): it is killed, as many rounds as it takes.
         """
+        if sys.platform == "win32":
+            return  # no sessions and no /proc: what a worker started ends with its job object (not written yet)
         own_session = os.getsid(0)
         live = {w.process.pid for w in self.workers.values() if w.alive()}
         if self.zygote is not None and self.zygote.alive():
@@ -542,7 +544,8 @@ class Worker:
     def kill(self) -> None:
         if self.process.poll() is None:
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                if sys.platform != "win32":  # its session's group: what it started in the same group too
+                    os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
@@ -591,6 +594,8 @@ class Zygote:
 
     def fork(self, config: dict, channel: socket.socket, output, environ: dict) -> "ForkedProcess | None":
         """A new worker forked from the template, or None if the template cannot make one."""
+        if not sys.platform.startswith("linux"):
+            return None  # forking after TensorFlow is imported is safe on Linux only: elsewhere, workers are spawned
         try:
             if not self.ready:
                 self.ready = json.loads(self.reader.readline() or b"{}").get("ready", False)
@@ -619,6 +624,8 @@ class ForkedProcess:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
+        if sys.platform == "win32":  # never forked there
+            return self.returncode
         if self.returncode is None:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -905,7 +912,9 @@ def _become_subreaper() -> None:
 
 
 def _kill_children(chosen) -> None:
-    """SIGKILLs (and reaps) this process's direct children for which ``chosen(pid)`` is true."""
+    """SIGKILLs (and reaps) this process's direct children for which ``chosen(pid)`` is true (Linux: from /proc)."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
@@ -926,6 +935,8 @@ def _kill_children(chosen) -> None:
 
 
 def _session(pid: int) -> int | None:
+    if sys.platform == "win32":
+        return None
     try:
         return os.getsid(pid)
     except OSError:
@@ -971,7 +982,10 @@ def _descendants(table, ancestor: int) -> list[int]:
 
 def _kill(pid: int) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        if sys.platform == "win32":
+            os.kill(pid, signal.SIGTERM)  # TerminateProcess
+        else:
+            os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 

@@ -382,6 +382,8 @@ def _write_proc(path, text):
     Returns:
         None; raises OSError on failure.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     try:
         os.write(fd, text.encode())
@@ -421,6 +423,8 @@ def _mount_flags(path):
         MS_* flags: read-only, nosuid, nodev, noexec and the atime mode
         (MS_STRICTATIME when neither noatime nor relatime).
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     found = os.statvfs(path).f_flag
     flags = found & _KEPT_MOUNT_FLAGS
     if found & _ST_RELATIME:
@@ -620,6 +624,9 @@ def _set_process_flags(report):
     Args:
         report: the report being built; gets ``no_new_privs`` and ``pdeathsig``.
     """
+    if not sys.platform.startswith("linux"):
+        report["problems"].append(f"no_new_privs and pdeathsig: Linux only ({sys.platform})")
+        return
     try:
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         report["no_new_privs"] = True
@@ -641,6 +648,8 @@ def _keep_pdeathsig(report):
     Args:
         report: the report being built.
     """
+    if not sys.platform.startswith("linux"):
+        return
     if not report.get("pdeathsig"):
         return
     current = ctypes.c_int(0)
@@ -669,6 +678,8 @@ def _limit_processes(extra, report):
         extra: how many more processes or threads are allowed.
         report: the report being built; gets ``rlimits["RLIMIT_NPROC"]``.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     entry = report["rlimits"]["RLIMIT_NPROC"] = {"extra": extra}
     try:
         uid = os.getuid()
@@ -693,6 +704,9 @@ def _set_rlimit(name, value, entry):
         value: the wanted limit.
         entry: the report's dict for this limit; gets ``limit`` or ``error``.
     """
+    if sys.platform == "win32":
+        entry["error"] = f"{name} not available on {sys.platform}"
+        return
     if resource is None or not hasattr(resource, name):
         entry["error"] = f"{name} not available on {sys.platform}"
         return
@@ -740,6 +754,8 @@ def _unshare_maybe_as_user(flags, report):
     Returns:
         None when the process is now in the new namespaces, else the OSError.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     try:
         _unshare(flags)
         return None
@@ -1009,6 +1025,8 @@ def _add_path_rule(ruleset_fd, path, access, handled_fs):
     Returns:
         None; raises OSError (FileNotFoundError when missing).
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
         access &= handled_fs
@@ -1054,6 +1072,8 @@ def _implicit_read_paths(spec, report):
         ``/proc/<pid>`` (kept pinned) with the SYSTEM_PROC_ENTRIES, or all of
         ``/proc``.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     paths = [path for path in SAFE_DEVICES if os.path.exists(path)]
     if not spec.own_proc_only:
         report["proc"] = "all"
@@ -1239,6 +1259,8 @@ def _drop_capabilities(last_cap, report):
         report: the report being built; gets ``capabilities`` and
             ``capabilities_dropped``.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     entry = report["capabilities"]
     for cap in range(last_cap + 1):
         try:
@@ -1414,6 +1436,8 @@ def _probe_checks(places, port):
     Returns:
         Check name -> outcome (see ``_outcome``).
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     import socket
 
     def connect():
@@ -1525,6 +1549,8 @@ def probe() -> dict:
         "ok" or the exception raised, "parent_can_connect", "protected_unchanged",
         "shm_left_behind"}``; for the README and diagnostics.
     """
+    if not sys.platform.startswith("linux"):
+        raise OSError(errno.ENOSYS, f"Linux only ({sys.platform})")
     import shutil
     import socket
     import tempfile

@@ -541,6 +541,8 @@ def pytest_timeout_set_timer(item, settings):
     """
     if item.get_closest_marker("points") is None or threading.current_thread() is not threading.main_thread():
         return None
+    if sys.platform == "win32":  # no SIGALRM: pytest-timeout's own method, and the engine's deadline on every call
+        return None
 
     def on_alarm(signum, frame):
         raise CheckTimeout(settings.timeout)
