@@ -14,6 +14,7 @@ This process alone decides each verdict and writes the result files.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import random
 import signal
@@ -169,8 +170,17 @@ def pytest_addoption(parser):
     )
 
 
+MISSING_TENSORFLOW = (
+    "TensorFlow is not installed in this Python environment, and the checks compare your code with Keras. "
+    "On your own machine: pip install -e \".[tensorflow]\" (TensorFlow's CPU build). Where TensorFlow is "
+    "installed already (Colab, a GPU setup), pip install -e . keeps it: run the checks with that Python."
+)
+
+
 def pytest_configure(config):
     config.stash[RUN_STARTED] = time.monotonic()  # the run's deadline counts from here (engine_of)
+    if importlib.util.find_spec("tensorflow") is None:
+        raise pytest.UsageError(MISSING_TENSORFLOW)
     config.addinivalue_line("markers", "points(n, task=None, timeout=None): points the check is worth")
     limit_grader_memory(config.getoption("--grader-memory-gb"))
     target = config.getoption("--target") or os.environ.get("CHECKS_TARGET") or "exercises"

@@ -138,7 +138,7 @@ def test_workflow_hands_one_runner_per_exercise_to_the_reporter():
         f"{name.upper()}_RESULTS": f"${{{{ steps.{GRADING_STEP}.outputs.{name} }}}}" for name in course.EXERCISES}
     assert mapping(report, "with") == {"runners": f"${{{{ steps.{GRADING_STEP}.outputs.runners }}}}"}
     assert steps(workflow).index(report) == len(steps(workflow)) - 1
-    assert "python -m pip install -e ." in workflow
+    assert 'python -m pip install -e ".[tensorflow]"' in workflow, "a runner has no TensorFlow: the extra adds it"
 
 
 @pytest.fixture(scope="module")

@@ -132,11 +132,11 @@ def test_setup_script_is_valid_bash_and_checks_every_dependency():
         assert syntax.returncode == 0, syntax.stderr
     text = setup.read_text()
     imported = {name.strip() for names in re.findall(r"^\s*import ([\w, ]+)", text, re.M) for name in names.split(",")}
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for dependency in dependencies:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for dependency in project["dependencies"] + project["optional-dependencies"]["tensorflow"]:
         name = re.match(r"[A-Za-z0-9_.-]+", dependency).group(0).lower()
         assert IMPORT_NAMES.get(name) in imported, f"setup.sh does not check {name}"
-    assert 'pip install --no-cache-dir "$root/source"' in text  # installs pyproject.toml's list itself
+    assert 'pip install --no-cache-dir "$root/source[tensorflow]"' in text  # pyproject.toml's list and TensorFlow
     assert "python3-venv" in text
 
 

@@ -18,8 +18,8 @@ apt-get install -y --no-install-recommends python3 python3-venv python3-pip ca-c
 
 python3 -m venv "$root/venv"
 "$root/venv/bin/python" -m pip install --no-cache-dir --upgrade pip
-# The project itself installs no package: this pulls in pyproject.toml's dependencies.
-"$root/venv/bin/python" -m pip install --no-cache-dir "$root/source"
+# The project itself installs no package: this pulls in pyproject.toml's dependencies and TensorFlow's CPU build.
+"$root/venv/bin/python" -m pip install --no-cache-dir "$root/source[tensorflow]"
 
 # Fail the build here, not at the first submission, if anything is missing.
 "$root/venv/bin/python" - <<'PYTHON'
