@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     batch.add_argument("--force", action="store_true",
                        help="grade again the submissions DIR already holds an up-to-date grade for")
     batch.add_argument("--dask", metavar="ADDRESS",
-                       help="send the jobs to the Dask scheduler at ADDRESS (pip install -e '.[cluster]'); "
+                       help="send the jobs to the Dask scheduler at ADDRESS (pip install -e '.[tensorflow,cluster]'); "
                        "the scheduler and its workers need a checkout of the same course installed there")
     batch.add_argument("--submitted-only", action="store_true",
                        help="grade only the exercises each submission contains (e.g. one exercise a week)")

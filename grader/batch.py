@@ -419,7 +419,7 @@ def grade_on_dask(jobs: list[dict], options: BatchOptions, answers: "queue.Queue
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise BatchError("--dask needs the 'distributed' package: pip install -e '.[cluster]'") from None
+        raise BatchError("--dask needs the 'distributed' package: pip install -e '.[tensorflow,cluster]'") from None
     try:
         client = Client(options.dask, timeout="20s")
     except (OSError, TimeoutError) as error:
@@ -446,8 +446,8 @@ def dask_failure(error: Exception) -> str:
     """Why a Dask task failed, with what to do when the scheduler or a worker could not read it."""
     reason = f"the Dask task failed: {type(error).__name__}: {error}"
     if "deserializ" in str(error).lower():  # the scheduler or a worker cannot import grader.batch
-        reason += (" (the scheduler and every worker need the course installed: pip install -e '.[cluster]' in a "
-                   "checkout of the same commit)")
+        reason += (" (the scheduler and every worker need the course installed: pip install -e "
+                   "'.[tensorflow,cluster]' in a checkout of the same commit)")
     return reason
 
 

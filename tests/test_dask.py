@@ -143,5 +143,5 @@ def test_a_task_the_cluster_cannot_read_says_what_to_install():
     """What the scheduler says when it cannot import the grader (the course not installed there)."""
     reason = dask_failure(RuntimeError("Error during deserialization of the task graph. This frequently ..."))
     assert reason.startswith("the Dask task failed: RuntimeError: Error during deserialization")
-    assert "pip install -e '.[cluster]'" in reason
+    assert "pip install -e '.[tensorflow,cluster]'" in reason
     assert "pip install" not in dask_failure(OSError("the worker was lost")), "only where it is the cause"
