@@ -45,6 +45,7 @@ INSTRUCTOR_ONLY = {
     "lab/benchmark_engine.py": "compares this engine with an older commit of the instructor's repository",
     "lab/benchmark_batch.py": "builds its batch from the reference and the kept bugs of tests/mutants/",
     "lab/benchmark_watch.py": "saves files made from the reference and the kept bugs of tests/mutants/",
+    "lab/learner_smoke.py": "grades the reference of solutions/ (the course repository's own smoke test)",
     "notebooks/make_chapter5.py": "writes notebooks/chapter5.ipynb (the cells' source for the course's authors)",
 }
 

@@ -40,3 +40,12 @@ def on_linux(cache) -> set[str]:
 def test_no_platform_finds_what_linux_does_not(platform, cache, on_linux):
     other = findings(platform, cache)
     assert not other - on_linux, "\n".join(sorted(other - on_linux))
+
+
+def test_the_smoke_workflow_installs_as_the_readme_says_and_runs_the_smoke_script():
+    """``.github/workflows/learner-smoke.yml`` cannot run here: its install and its command are the tested ones."""
+    workflow = (ROOT / ".github" / "workflows" / "learner-smoke.yml").read_text()
+    assert 'python -m pip install -e ".[tensorflow]"' in workflow
+    assert "run: python -m lab.learner_smoke" in workflow
+    assert "os: [ubuntu-latest, macos-latest]" in workflow
+    assert (ROOT / "lab" / "learner_smoke.py").is_file()
