@@ -71,6 +71,10 @@ TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", 
 WHOLE_SOURCE = "*"
 FENCE_ATTEMPTS = 3  # workers started before an incomplete fence fails the check
 SWEEP_SECONDS = 10.0  # the sweep goes on while anything a worker left keeps running, up to this
+# Where a worker cannot inherit a socket (Windows), or a run asks for it (the test mode of a machine without
+# the POSIX-only pieces), it connects back to the grader on loopback, naming itself by a token read from stdin.
+PORTABLE_CHANNEL = sys.platform == "win32" or os.environ.get("CHECKS_PROCESS_LAYER") == "portable"
+TOKEN_LENGTH = 32
 
 
 class Engine:
@@ -116,6 +120,7 @@ class Engine:
         self.fence_refusal: str | None = None
         self.plan: list[RemoteModule] = []
         self.zygote: Zygote | None = None
+        self.rendezvous: Rendezvous | None = None
         self._judge: "Judge | None" = None
         self._ended_workers: list[Worker] = []
         _become_subreaper()
@@ -176,7 +181,8 @@ class Engine:
         It imports TensorFlow (seconds): started while pytest imports the checks,
         the two imports run side by side.
         """
-        if self.zygote is None and sys.platform.startswith("linux") and os.environ.get("CHECKS_ZYGOTE", "1") != "0":
+        if (self.zygote is None and sys.platform.startswith("linux") and not PORTABLE_CHANNEL
+                and os.environ.get("CHECKS_ZYGOTE", "1") != "0"):
             self.zygote = self._zygote()
 
     def namespaces(self) -> dict:
@@ -284,6 +290,8 @@ class Engine:
         self.workers.clear()
         if self.zygote is not None and self.zygote is not Engine._kept_zygote:
             self.zygote.stop()
+        if self.rendezvous is not None:
+            self.rendezvous.close()
         self.sweep()
         if self in Engine.live:
             Engine.live.remove(self)
@@ -298,8 +306,9 @@ class Engine:
         started by student code (a fork, or one that called setsid to
         escape): it is killed, as many rounds as it takes.
         """
-        if sys.platform == "win32":
-            return  # no sessions and no /proc: what a worker started ends with its job object (not written yet)
+        if PORTABLE_CHANNEL or sys.platform == "win32":
+            self._sweep_tree()
+            return
         own_session = os.getsid(0)
         live = {w.process.pid for w in self.workers.values() if w.alive()}
         if self.zygote is not None and self.zygote.alive():
@@ -328,6 +337,32 @@ class Engine:
                 return
             if not running:
                 time.sleep(0.002)
+
+    def _sweep_tree(self) -> None:
+        """The sweep without sessions or /proc (psutil): kills this process's descendants but the live workers'.
+
+        An orphan comes back to this process only where it is a subreaper (Linux); elsewhere a process
+        whose worker has ended is out of its reach once that worker is gone.
+        """
+        import psutil
+
+        live = {w.process.pid for w in self.workers.values() if w.alive()}
+        try:
+            below = psutil.Process().children(recursive=True)
+        except psutil.Error:
+            return
+        spared = set(live)
+        for pid in live:
+            try:
+                spared.update(child.pid for child in psutil.Process(pid).children(recursive=True))
+            except psutil.Error:
+                pass
+        for process in below:
+            if process.pid not in spared:
+                try:
+                    process.kill()
+                except psutil.Error:
+                    pass
 
     def read_dirs(self, blocked_packages) -> tuple[list[str], list[str]]:
         """What a worker may read: Python and its packages (less ``blocked_packages``), never the project."""
@@ -392,6 +427,9 @@ class Worker:
                 "mount_namespace": namespaces["mounts"],
             },
         }
+        if PORTABLE_CHANNEL:
+            self._spawn_connecting_back(config)
+            return
         parent, child = socket.socketpair()
         self.socket = parent
         with open(self.output_path, "wb") as output:
@@ -406,6 +444,28 @@ class Worker:
                 )
         child.close()
 
+    def _spawn_connecting_back(self, config: dict) -> None:
+        """Starts the worker as a process that connects back to the engine's rendezvous (no inherited socket)."""
+        import secrets
+
+        if self.engine.rendezvous is None:
+            self.engine.rendezvous = Rendezvous()
+        self.token = secrets.token_hex(TOKEN_LENGTH // 2)
+        self.engine.rendezvous.expect(self.token)
+        self.socket = None  # the connection comes in await_ready
+        with open(self.output_path, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-B", str(self.engine.runtime / "worker.py"), "connect",
+                 str(self.engine.rendezvous.port), json.dumps(config)],
+                stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, cwd=self.workdir,
+                env=_worker_environ(self.workdir), **_new_process_group())
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(self.token.encode() + b"\n")  # never on the command line: others can read it
+            self.process.stdin.close()
+        except OSError:
+            pass  # it ended at once: await_ready says how
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -418,6 +478,8 @@ class Worker:
             raise ExerciseImportError(shown, f"there is no file {shown}.")
         started = time.monotonic()
         try:
+            if self.socket is None:
+                self.socket = self.engine.rendezvous.connection(self, min(deadline, started + IMPORT_SECONDS))
             header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
             if header.get("op") == "fenced":  # sent before the learner's module is imported: the report to trust
                 report = header.get("fence") if isinstance(header.get("fence"), dict) else {}
@@ -544,7 +606,9 @@ class Worker:
     def kill(self) -> None:
         if self.process.poll() is None:
             try:
-                if sys.platform != "win32":  # its session's group: what it started in the same group too
+                if PORTABLE_CHANNEL:  # no sessions to kill as one: its tree, as psutil sees it
+                    _kill_tree_of(self.process.pid)
+                elif sys.platform != "win32":  # its session's group: what it started in the same group too
                     os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
@@ -556,7 +620,63 @@ class Worker:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        self.socket.close()
+        if self.socket is not None:
+            self.socket.close()
+
+
+class Rendezvous:
+    """A loopback socket that workers started without an inherited channel connect back to.
+
+    Each worker first sends the token it read from its stdin; a connection
+    that sends no awaited worker's token within a second is closed.
+    """
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.awaited: set[str] = set()
+        self.arrived: dict[str, socket.socket] = {}
+
+    def expect(self, token: str) -> None:
+        self.awaited.add(token)
+
+    def connection(self, worker: "Worker", deadline: float) -> socket.socket:
+        """The connection of ``worker`` (waiting for it until ``deadline``, or until it ends)."""
+        while worker.token not in self.arrived:
+            if not worker.alive():
+                raise transport.ChannelClosed("the worker ended before it connected")
+            remaining = min(deadline - time.monotonic(), 0.5)
+            if deadline <= time.monotonic():
+                raise transport.ChannelTimeout("the worker did not connect")
+            self.listener.settimeout(max(remaining, 0.01))
+            try:
+                connection, _ = self.listener.accept()
+            except (socket.timeout, BlockingIOError):
+                continue
+            try:
+                token = transport._read_exactly(connection, TOKEN_LENGTH, time.monotonic() + 1.0).decode("ascii")
+            except (transport.ChannelTimeout, transport.ChannelClosed, OSError, UnicodeDecodeError):
+                connection.close()
+                continue
+            if token not in self.awaited:
+                connection.close()
+                continue
+            connection.settimeout(None)
+            self.awaited.discard(token)
+            self.arrived[token] = connection
+        return self.arrived.pop(worker.token)
+
+    def close(self) -> None:
+        for connection in self.arrived.values():
+            connection.close()
+        self.listener.close()
+
+
+def _new_process_group() -> dict:
+    """Popen arguments that start a process in a group of its own (killed as one)."""
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 class Zygote:
@@ -896,6 +1016,9 @@ def _worker_environ(workdir: Path) -> dict[str, str]:
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if name in os.environ:  # machine-specific settings some BLAS builds need to compute right
             environ[name] = os.environ[name]
+    if sys.platform == "win32":  # Python there cannot start its sockets or randomness without them
+        environ.update({name: os.environ[name] for name in ("SYSTEMROOT", "WINDIR", "PATH") if name in os.environ})
+        environ["TEMP"] = environ["TMP"] = str(workdir)
     return environ
 
 
@@ -978,6 +1101,21 @@ def _descendants(table, ancestor: int) -> list[int]:
         found.append(pid)
         stack += children.get(pid, [])
     return found
+
+
+def _kill_tree_of(pid: int) -> None:
+    """Kills every process below ``pid`` (psutil: on every OS)."""
+    import psutil
+
+    try:
+        below = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for process in below:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
 
 
 def _kill(pid: int) -> None:

@@ -2,7 +2,9 @@
 
 The grader starts it as ``python -I worker.py FD CONFIG_JSON`` from a private
 copy of this file, ``transport.py`` and ``fence.py``, with a connected socket
-on ``FD`` and stdout/stderr going to a file the grader reads. The worker
+on ``FD`` (or ``worker.py connect PORT CONFIG_JSON``: it connects back to the
+grader on loopback, where no socket can be inherited) and stdout/stderr going
+to a file the grader reads. The worker
 
 1. fences itself (``fence.apply``: file system, network, signals, limits),
    before NumPy is imported and before any of the learner's code runs;
@@ -50,16 +52,28 @@ STATES_AFTER: dict[int, dict] = {}
 
 
 def main() -> None:
-    run(int(sys.argv[1]), json.loads(sys.argv[2]))
+    """``worker.py FD CONFIG``: a socket inherited on FD; ``worker.py connect PORT CONFIG``: connects back.
 
-
-def run(fd: int, config: dict) -> None:
-    """Fences this process, imports the learner's module and answers calls on the socket ``fd``."""
-    global SOCKET, CONFIG
+    Connecting back (where no socket can be inherited: Windows) happens before the fence, which would
+    refuse it; the token naming this worker comes on stdin, never on the command line.
+    """
     import socket
 
+    if sys.argv[1] == "connect":
+        token = sys.stdin.readline().strip()
+        channel = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        channel.sendall(token.encode("ascii"))
+        run(channel, json.loads(sys.argv[3]))
+    else:
+        run(socket.socket(fileno=int(sys.argv[1])), json.loads(sys.argv[2]))
+
+
+def run(channel, config: dict) -> None:
+    """Fences this process, imports the learner's module and answers calls on the socket ``channel``."""
+    global SOCKET, CONFIG
+
     CONFIG = config
-    SOCKET = socket.socket(fileno=fd)
+    SOCKET = channel
     os.chdir(CONFIG["workdir"])
     spec = fence.FenceSpec(**CONFIG["fence"])
     report = fence.apply(spec)

@@ -92,7 +92,7 @@ def _become_worker(template, fds, config, parent: int) -> None:
 
     tempfile.tempdir = None  # the template's TMPDIR was cached at import; this worker has its own
     try:
-        worker.run(channel, config)
+        worker.run(socket.socket(fileno=channel), config)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -65,3 +65,39 @@ def test_without_namespaces_every_exercise_runs_and_stubs_are_not_started(tmp_pa
     assert "network namespace: not tried" in line and "mount namespace: not tried" in line, line
     output, _ = learner_run(tmp_path, ["--deny", "unshare"], "exercises", "checks/test_conv.py")
     assert re.search(r"1\. conv\s+0\s+0\s+14\s+0 / 25", output), output[-3000:]
+
+
+WITHOUT_POSIX = ROOT / "tests" / "without_posix.py"
+ENDLESS = "\n\ndef conv_output_length(input_length, kernel_size, padding='valid', stride=1):\n    while True:\n        pass\n"
+
+
+def run_without_posix(temporary: Path, *arguments: str) -> str:
+    """``pytest ARGUMENTS`` with the POSIX-only pieces taken away (``tests/without_posix.py``)."""
+    env = {k: v for k, v in os.environ.items() if k != "CHECKS_TARGET"}
+    env["TMPDIR"] = str(temporary)
+    done = subprocess.run([sys.executable, str(WITHOUT_POSIX), "-m", "pytest", *arguments, "-p", "no:cacheprovider"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    return done.stdout + done.stderr
+
+
+def test_without_the_posix_only_pieces_the_learners_path_holds(tmp_path):
+    """No fork, SIGALRM, sessions, fd passing or select on pipes (Windows lacks them): workers connect back
+    over loopback; full marks on conv, mnist and curves, stubs not started, an endless loop times out, and
+    nothing is left running."""
+    import psutil
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    output = run_without_posix(temporary, "checks/test_conv.py")
+    assert re.search(r"1\. conv\s+0\s+0\s+14\s+0 / 25", output), output[-3000:]
+    output = run_without_posix(temporary, "checks/test_conv.py", "checks/test_mnist.py", "checks/test_curves.py",
+                               "--target=solutions")
+    assert "57 / 57" in output, output[-3000:]
+    looping = tmp_path / "looping"
+    looping.mkdir()
+    (looping / "conv.py").write_text((ROOT / "solutions" / "conv.py").read_text() + ENDLESS)
+    output = run_without_posix(temporary, "checks/test_conv.py", f"--target={looping}", "-k", "output_length_by_hand",
+                               "--check-timeout=5")
+    assert "timed out after 5 s" in output, output[-3000:]
+    left = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if str(temporary) in " ".join(p.info["cmdline"] or [])]
+    assert not left, left
