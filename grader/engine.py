@@ -92,9 +92,9 @@ class Engine:
     # zygote for all of them (it holds no learner code, only imported libraries).
     keep_zygote = False
     _kept_zygote: "Zygote | None" = None
-    # Whether this machine gives a worker its own mount namespace (probed once per process). Where it
-    # does, a worker that did not get one (seen, rarely, under load) never imports the learner's module:
-    # without its read-only mount of the project, root could change the project's modes and times.
+    # Which namespaces this machine gives a worker, {"network": bool, "mounts": bool} (probed once per
+    # process). Where it gives mounts, a worker that did not get one (seen, rarely, under load) never imports
+    # the learner's module: without its read-only mount of the project, root could change its modes and times.
     namespaces_available: "dict | None" = None
 
     def __init__(self, *, shared_dirs=(), memory_gb: float | None = None, run_seconds: float | None = None,
