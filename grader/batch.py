@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import EXERCISES, ROOT, course_fingerprint
-from grader.engine import descendants_of
+from grader.engine import PORTABLE_CHANNEL, descendants_of, kill_descendants, new_process_group
 from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
 from grader.scratch import new_folder
 from grader.submission import SubmissionError, stage
@@ -202,6 +202,7 @@ class RunnerProcess:
         self.command = command or [sys.executable, "-m", "grader.runner"]
         self.process: subprocess.Popen | None = None
         self.replies = None
+        self.reply_lines: queue.Queue | None = None  # the runner's answers, where a thread reads them
         self.pending = b""  # bytes read from the runner past the last whole line
         self.ready = False  # it said so, once its imports were done
         self.tmpdir: str | None = None
@@ -248,8 +249,11 @@ class RunnerProcess:
             self._start()
 
     def _start(self) -> None:
-        read_end, write_end = os.pipe()
         self.tmpdir = str(new_folder("grader-runner-"))
+        if PORTABLE_CHANNEL:
+            self._start_replying_on_stdout(self.tmpdir)
+            return
+        read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
             [*self.command, str(write_end)], cwd=ROOT, env={**grading_environ(), "TMPDIR": self.tmpdir},
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[write_end],
@@ -257,6 +261,30 @@ class RunnerProcess:
         )
         os.close(write_end)
         self.replies = os.fdopen(read_end, "rb", buffering=0)
+        self.pending = b""
+        self.ready = False
+        _STARTED_RUNNERS.add(self)
+
+    def _start_replying_on_stdout(self, tmpdir: str) -> None:
+        """Starts a runner that answers on its stdout, read by a thread (no inherited pipe, no ``select``).
+
+        For machines where a process inherits no descriptor but its standard streams (Windows): the runner
+        keeps its stdout for its answers and points its own output elsewhere.
+        """
+        self.process = subprocess.Popen(
+            [*self.command, "stdout"], cwd=ROOT, env={**grading_environ(), "TMPDIR": tmpdir},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            **new_process_group())
+        self.replies = self.process.stdout
+        lines: queue.Queue = queue.Queue()
+        self.reply_lines = lines
+
+        def read(stream) -> None:
+            for line in stream:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=read, args=(self.process.stdout,), daemon=True).start()
         self.pending = b""
         self.ready = False
         _STARTED_RUNNERS.add(self)
@@ -286,6 +314,11 @@ class RunnerProcess:
         Reads the pipe's bytes itself: a buffered reader may hold several lines
         (check events come in bursts) while ``select`` sees an empty pipe.
         """
+        if self.reply_lines is not None:
+            try:
+                return self.reply_lines.get(timeout=max(seconds, 0.0))
+            except queue.Empty:
+                return None
         deadline = time.monotonic() + max(seconds, 0.0)
         while b"\n" not in self.pending:
             ready, _, _ = select.select([self.replies], [], [], max(deadline - time.monotonic(), 0.0))
@@ -334,7 +367,8 @@ def kill_tree(pid: int) -> None:
     no new one appears: a stopped process cannot fork, so none escapes by
     being born after the listing, or by being reparented when its parent dies.
     """
-    if not sys.platform.startswith("linux"):  # no process tree to read (descendants_of is Linux's /proc)
+    if not sys.platform.startswith("linux") or PORTABLE_CHANNEL:  # no /proc to read, or no SIGSTOP: psutil
+        kill_descendants(pid)
         _signal(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
         return
     stopped: list[int] = []

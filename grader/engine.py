@@ -458,7 +458,7 @@ class Worker:
                 [sys.executable, "-I", "-B", str(self.engine.runtime / "worker.py"), "connect",
                  str(self.engine.rendezvous.port), json.dumps(config)],
                 stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, cwd=self.workdir,
-                env=_worker_environ(self.workdir), **_new_process_group())
+                env=_worker_environ(self.workdir), **new_process_group())
         try:
             assert self.process.stdin is not None
             self.process.stdin.write(self.token.encode() + b"\n")  # never on the command line: others can read it
@@ -607,7 +607,7 @@ class Worker:
         if self.process.poll() is None:
             try:
                 if PORTABLE_CHANNEL:  # no sessions to kill as one: its tree, as psutil sees it
-                    _kill_tree_of(self.process.pid)
+                    kill_descendants(self.process.pid)
                 elif sys.platform != "win32":  # its session's group: what it started in the same group too
                     os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -672,7 +672,7 @@ class Rendezvous:
         self.listener.close()
 
 
-def _new_process_group() -> dict:
+def new_process_group() -> dict:
     """Popen arguments that start a process in a group of its own (killed as one)."""
     if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
@@ -1103,7 +1103,7 @@ def _descendants(table, ancestor: int) -> list[int]:
     return found
 
 
-def _kill_tree_of(pid: int) -> None:
+def kill_descendants(pid: int) -> None:
     """Kills every process below ``pid`` (psutil: on every OS)."""
     import psutil
 

@@ -482,5 +482,20 @@ def deadline_message(seconds: float) -> str:
             "the deadline; grade again, and if it happens again, ask your instructor.")
 
 
+def reply_channel(argument: str) -> int:
+    """The descriptor answers go to: an inherited pipe's number, or ``stdout`` (whose output then goes nowhere).
+
+    A process that inherits nothing but its standard streams (Windows) answers on its stdout; what pytest
+    and the checks print must then not land between its answers.
+    """
+    if argument != "stdout":
+        return int(argument)
+    replies = os.dup(1)
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, 1)
+    os.close(nowhere)
+    return replies
+
+
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(reply_channel(sys.argv[1]))

@@ -101,3 +101,18 @@ def test_without_the_posix_only_pieces_the_learners_path_holds(tmp_path):
     assert "timed out after 5 s" in output, output[-3000:]
     left = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if str(temporary) in " ".join(p.info["cmdline"] or [])]
     assert not left, left
+
+
+def test_without_the_posix_only_pieces_the_notebooks_grade_works(tmp_path):
+    """``grade()`` (the notebook's, and the watch's runner) without fd passing or select on pipes: the runner
+    answers on its stdout, read by a thread."""
+    env = {k: v for k, v in os.environ.items() if k != "CHECKS_TARGET"}
+    env["TMPDIR"] = str(tmp_path)
+    mine = tmp_path / "mine"  # a folder of its own: no grade kept from an earlier run (its .grader/ is beside it)
+    mine.mkdir()
+    (mine / "conv.py").write_text((ROOT / "solutions" / "conv.py").read_text())
+    code = (f"from grader import grade; r = grade('conv', target={str(mine)!r}); "
+            "print('GRADED', r.score, r.max_score, r.seconds)")
+    done = subprocess.run([sys.executable, str(WITHOUT_POSIX), "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert "GRADED 25.0 25.0" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,4 +1,5 @@
-"""Runs Python as a machine without the POSIX-only pieces would: ``python tests/without_posix.py -m pytest ...``.
+"""Runs Python as a machine without the POSIX-only pieces would: ``python tests/without_posix.py -m pytest ...``
+(or ``-c CODE``).
 
 Before the command runs, this process loses ``os.fork``, ``os.getsid``,
 ``os.killpg``, ``signal.SIGALRM``, ``signal.setitimer``, ``socket.send_fds``
@@ -52,7 +53,11 @@ def take_away() -> None:
 if __name__ == "__main__":
     os.environ["CHECKS_PROCESS_LAYER"] = "portable"
     take_away()
-    if sys.argv[1:2] != ["-m"]:
-        sys.exit("usage: python tests/without_posix.py -m MODULE [ARGUMENTS ...]")
-    sys.argv = [sys.argv[2], *sys.argv[3:]]
-    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    if sys.argv[1:2] == ["-c"]:
+        code, sys.argv = sys.argv[2], ["-c", *sys.argv[3:]]
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
+    elif sys.argv[1:2] == ["-m"]:
+        sys.argv = [sys.argv[2], *sys.argv[3:]]
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    else:
+        sys.exit("usage: python tests/without_posix.py -m MODULE [ARGUMENTS ...] | -c CODE [ARGUMENTS ...]")
