@@ -47,5 +47,5 @@ def test_the_smoke_workflow_installs_as_the_readme_says_and_runs_the_smoke_scrip
     workflow = (ROOT / ".github" / "workflows" / "learner-smoke.yml").read_text()
     assert 'python -m pip install -e ".[tensorflow]"' in workflow
     assert "run: python -m lab.learner_smoke" in workflow
-    assert "os: [ubuntu-latest, macos-latest]" in workflow
+    assert "os: [ubuntu-latest, macos-latest, windows-latest]" in workflow
     assert (ROOT / "lab" / "learner_smoke.py").is_file()
