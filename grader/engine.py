@@ -306,7 +306,7 @@ class Engine:
         started by student code (a fork, or one that called setsid to
         escape): it is killed, as many rounds as it takes.
         """
-        if PORTABLE_CHANNEL or sys.platform == "win32":
+        if PORTABLE_CHANNEL or not sys.platform.startswith("linux"):  # no /proc, or no sessions: psutil
             self._sweep_tree()
             return
         own_session = os.getsid(0)
@@ -606,9 +606,9 @@ class Worker:
     def kill(self) -> None:
         if self.process.poll() is None:
             try:
-                if PORTABLE_CHANNEL:  # no sessions to kill as one: its tree, as psutil sees it
-                    kill_descendants(self.process.pid)
-                elif sys.platform != "win32":  # its session's group: what it started in the same group too
+                if PORTABLE_CHANNEL or not sys.platform.startswith("linux"):
+                    kill_descendants(self.process.pid)  # its tree as psutil sees it (a setsid'd child too)
+                if not PORTABLE_CHANNEL and sys.platform != "win32":  # its group: what it started there too
                     os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
