@@ -586,6 +586,19 @@ def fence_line(held: dict | None) -> str:
     return line
 
 
+def fence_note(held: dict | None) -> str | None:
+    """One calm line for a run whose workers lacked a main part of the fence (None when every one held)."""
+    if held is None:
+        return None
+    missing = [what for what, present in (("a filesystem fence", held["filesystem"]),
+                                          ("a network block", held["network"]),
+                                          ("a memory limit", held["memory_bytes"])) if not present]
+    if not missing:
+        return None
+    return (f"Note: on this machine your code ran in a process of its own, with its time limits, but without "
+            f"{' or '.join(missing)}. Your grade is the same; --show-fence says what held.")
+
+
 def _output(check: CheckResult) -> str:
     if check.status == "passed":
         return "passed"

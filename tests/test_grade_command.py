@@ -215,6 +215,7 @@ def test_the_fence_recorded_is_the_one_reported_before_the_submission_ran(tmp_pa
     held = json.loads(result.read_text())["extra_data"]["fence"]
     assert held["filesystem"] is None, (held, run.stdout[-2000:])
     assert any("Landlock unavailable" in problem for problem in held["problems"]), held
+    assert "but without a filesystem fence. Your grade is the same" in run.stdout, run.stdout[-2000:]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
