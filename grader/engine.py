@@ -36,6 +36,7 @@ from grader.verdicts import (
     CheckFailure,
     CheckTimeout,
     ExerciseImportError,
+    FenceRefused,
     MissingName,
     NotStarted,
     RunDeadline,
@@ -499,7 +500,7 @@ class Worker:
             raise FenceIncomplete("; ".join(str(p) for p in problems)[:500])
         if header.get("op") == "fence_refused":
             self.engine.fence_refusal = fence_refused_message(report, header.get("missing"))
-            raise ExerciseImportError(shown, self.engine.fence_refusal)
+            raise FenceRefused(shown, self.engine.fence_refusal)
         self.fresh = False
         if header.get("op") == "import_error":
             raise ExerciseImportError(shown, describe_import_error(header.get("error") or {}, shown))

@@ -631,7 +631,7 @@ def _verdict(excinfo, book, item) -> tuple[str, str]:
     if isinstance(error, ExerciseImportError):
         if book.import_failed(item.nodeid, error.module_path, str(error)):
             return "failed", str(error)
-        return "failed", f"{error.module_path} could not be imported (the error is shown under the first check of this exercise)."
+        return "failed", f"{error.module_path} {error.headline} (the error is shown under the first check of this exercise)."
     if isinstance(error, (CheckFailure, MissingName)):
         return "failed", str(error) + extra
     if isinstance(error, pytest.skip.Exception):

@@ -61,10 +61,18 @@ class RunDeadline(GradingInterrupt):
 class ExerciseImportError(GradingInterrupt):
     """The module under test could not be imported."""
 
+    headline = "could not be imported"
+
     def __init__(self, module_path: str, details: str):
         self.module_path = module_path
         self.details = details
-        super().__init__(f"{module_path} could not be imported:\n{details}")
+        super().__init__(f"{module_path} {self.headline}:\n{details}")
+
+
+class FenceRefused(ExerciseImportError):
+    """The module under test was not imported: the run requires a fence this machine did not give."""
+
+    headline = "was not run"
 
 
 class WorkerEnded(CheckFailure):

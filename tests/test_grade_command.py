@@ -196,6 +196,9 @@ def test_require_fence_grades_zero_with_the_reason_where_the_fence_does_not_hold
     assert graded["score"] == 0 and run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     assert "requires a fence this machine did not give: filesystem" in graded["output"], graded["output"][:2000]
     assert "not for your code" in graded["tests"][0]["output"], graded["tests"][0]["output"]
+    checks = [test for test in graded["tests"] if test["name"] != "grading run"]  # the run's entry says why
+    assert len(checks) == 14 and all("was not run" in test["output"] and "could not be imported" not in test["output"]
+                                     for test in checks), [test["output"][:100] for test in graded["tests"]]
     assert graded["extra_data"]["fence"]["filesystem"] is None
     assert not marker.exists(), "the submission's module was imported although the fence did not hold"
     if fence.landlock_abi():  # where it holds, the same option grades as usual
