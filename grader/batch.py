@@ -252,18 +252,22 @@ class RunnerProcess:
         self.tmpdir = str(new_folder("grader-runner-"))
         if PORTABLE_CHANNEL:
             self._start_replying_on_stdout(self.tmpdir)
-            return
+        else:
+            self._start_replying_on_a_pipe(self.tmpdir)
+        self.pending = b""
+        self.ready = False
+        _STARTED_RUNNERS.add(self)
+
+    def _start_replying_on_a_pipe(self, tmpdir: str) -> None:
+        """Starts a runner that answers on a pipe it inherits (POSIX), read here with ``select``."""
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
-            [*self.command, str(write_end)], cwd=ROOT, env={**grading_environ(), "TMPDIR": self.tmpdir},
+            [*self.command, str(write_end)], cwd=ROOT, env={**grading_environ(), "TMPDIR": tmpdir},
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=[write_end],
             text=True, start_new_session=True,
         )
         os.close(write_end)
         self.replies = os.fdopen(read_end, "rb", buffering=0)
-        self.pending = b""
-        self.ready = False
-        _STARTED_RUNNERS.add(self)
 
     def _start_replying_on_stdout(self, tmpdir: str) -> None:
         """Starts a runner that answers on its stdout, read by a thread (no inherited pipe, no ``select``).
@@ -285,9 +289,6 @@ class RunnerProcess:
             lines.put(None)
 
         threading.Thread(target=read, args=(self.process.stdout,), daemon=True).start()
-        self.pending = b""
-        self.ready = False
-        _STARTED_RUNNERS.add(self)
 
     def _ready_within(self, seconds: float) -> bool:
         """Whether the runner says it is ready (``{"ready": true}``) within ``seconds``."""

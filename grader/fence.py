@@ -704,10 +704,7 @@ def _set_rlimit(name, value, entry):
         value: the wanted limit.
         entry: the report's dict for this limit; gets ``limit`` or ``error``.
     """
-    if sys.platform == "win32":
-        entry["error"] = f"{name} not available on {sys.platform}"
-        return
-    if resource is None or not hasattr(resource, name):
+    if sys.platform == "win32" or resource is None or not hasattr(resource, name):
         entry["error"] = f"{name} not available on {sys.platform}"
         return
     which = getattr(resource, name)

@@ -685,8 +685,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                     "`pytest checks --all-failures` prints every message.)")
         if config.getoption("--show-fence"):
             terminalreporter.write_line(results.fence_line(book.fence))
-        elif results.fence_note(book.fence):
-            terminalreporter.write_line(results.fence_note(book.fence))
+        elif note := results.fence_note(book.fence):
+            terminalreporter.write_line(note)
 
 
 def _hide_other_failures(stats: dict, book) -> dict[str, list]:

@@ -68,7 +68,6 @@ def test_without_namespaces_every_exercise_runs_and_stubs_are_not_started(tmp_pa
 
 
 WITHOUT_POSIX = ROOT / "tests" / "without_posix.py"
-ENDLESS = "\n\ndef conv_output_length(input_length, kernel_size, padding='valid', stride=1):\n    while True:\n        pass\n"
 
 
 def run_without_posix(temporary: Path, *arguments: str) -> str:
@@ -84,7 +83,7 @@ def test_without_the_posix_only_pieces_the_learners_path_holds(tmp_path):
     """No fork, SIGALRM, sessions, fd passing or select on pipes (Windows lacks them): workers connect back
     over loopback; full marks on conv, mnist and curves, stubs not started, an endless loop times out, and
     nothing is left running."""
-    import psutil
+    from lab.learner_smoke import ENDLESS, left_behind
 
     temporary = tmp_path / "tmp"
     temporary.mkdir()
@@ -95,12 +94,11 @@ def test_without_the_posix_only_pieces_the_learners_path_holds(tmp_path):
     assert "57 / 57" in output, output[-3000:]
     looping = tmp_path / "looping"
     looping.mkdir()
-    (looping / "conv.py").write_text((ROOT / "solutions" / "conv.py").read_text() + ENDLESS)
+    (looping / "conv.py").write_text((ROOT / "solutions" / "conv.py").read_text() + "\n\n" + ENDLESS)
     output = run_without_posix(temporary, "checks/test_conv.py", f"--target={looping}", "-k", "output_length_by_hand",
                                "--check-timeout=5")
     assert "timed out after 5 s" in output, output[-3000:]
-    left = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if str(temporary) in " ".join(p.info["cmdline"] or [])]
-    assert not left, left
+    assert not left_behind(temporary), left_behind(temporary)
 
 
 def test_without_the_posix_only_pieces_the_notebooks_grade_works(tmp_path):
