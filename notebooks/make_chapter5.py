@@ -106,11 +106,56 @@ again), so the cells below it use your new code. A cell that calls a function yo
 have not written yet stops with one line, *not started yet: write `conv2d` in
 exercises/conv.py*, instead of a traceback.
 
-Run the two setup cells first. The sections do not depend on each other, except
+Run the setup cells first (in Colab, the first one fetches the course: see below). The
+sections do not depend on each other, except
 that section 4 reads the folders section 3 makes, and the last cell of section 6
 plots section 4's training runs. Run the notebook from the repository root or from
 `notebooks/`: the first cell finds the root (the folder with `pyproject.toml`) and
 puts it on `sys.path`.
+"""),
+    md("colab-md", """
+## In Colab
+
+Colab opens this notebook alone, without the course around it. Put the address of
+your copy of the course (your fork, or the repository your course gave you) in
+`COURSE_REPOSITORY` below and run the cell: it keeps the course in your Google Drive
+(`COURSE_FOLDER`; Colab's own disk is wiped when the runtime stops, and your work with
+it), asking once for access, clones it there the first time and installs what it needs
+with `pip install -e` (Colab's TensorFlow stays as it is). Edit your exercises in
+Colab's file panel (`exercises/NAME.py` in that folder; save with Ctrl+S), and run
+this cell again after a runtime restart: it finds the course already there. A
+private repository needs an address with a token
+(`https://TOKEN@github.com/you/course.git`). Outside Colab the cell does nothing.
+"""),
+    code("colab", r"""
+COURSE_REPOSITORY = ""  # Colab: your copy of the course, e.g. "https://github.com/you/convnet-exercises.git"
+COURSE_FOLDER = "/content/drive/MyDrive/convnet-exercises"  # Colab: where it is kept ("/content/..." is lost at a restart)
+
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.metadata
+    import os
+    import subprocess
+    from pathlib import Path
+
+    course = Path(COURSE_FOLDER)
+    if course.is_relative_to("/content/drive") and not Path("/content/drive/MyDrive").is_dir():
+        from google.colab import drive
+        drive.mount("/content/drive")
+    if not (course / "pyproject.toml").is_file():
+        if not COURSE_REPOSITORY:
+            raise RuntimeError("set COURSE_REPOSITORY in this cell to the address of your copy of the course")
+        if course.exists() and any(course.iterdir()):
+            raise RuntimeError(f"{course} has files but no course in it: it is left as it is; set COURSE_FOLDER "
+                               "to an empty or new folder")
+        subprocess.run(["git", "clone", "--quiet", COURSE_REPOSITORY, str(course)], check=True)
+    try:
+        importlib.metadata.version("convnet-exercises")
+    except importlib.metadata.PackageNotFoundError:  # a new runtime: install what the course needs, once
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", str(course)], check=True)
+    os.chdir(course)
+    print(f"the course is in {course}: edit exercises/NAME.py there")
 """),
     md("setup-md", """
 ## Setup

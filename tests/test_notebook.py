@@ -42,27 +42,38 @@ CELL_TIMEOUT = 240  # seconds, per cell: the longest cells train for a few secon
 KERNEL_NAME = "convnet-course-python"
 
 
-def kernel_manager(folder: Path):
-    """A kernel manager whose kernel is this interpreter, from a kernel spec in ``folder``."""
+def kernel_manager(folder: Path, env: dict[str, str] | None = None, exec_lines: tuple[str, ...] = ()):
+    """A kernel manager whose kernel is this interpreter, from a kernel spec in ``folder``.
+
+    Args:
+        folder: where the kernel spec and the connection file are written.
+        env: environment variables the kernel starts with (the spec's ``env``).
+        exec_lines: Python lines the kernel runs as it starts, before any cell.
+    """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
     spec = folder / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 *(f"--IPKernelApp.exec_lines={line}" for line in exec_lines)],
         "display_name": "Python (course tests)",
         "language": "python",
+        "env": env or {},
     }))
     specs = KernelSpecManager(kernel_dirs=[str(folder / "kernels")])
     return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs,
                          connection_file=str(folder / "connection.json"))
 
 
-def execute(notebook, tmp_path: Path, cwd: Path):
-    """Runs ``notebook`` in place; raises nbclient's CellExecutionError at the first failing cell."""
+def execute(notebook, tmp_path: Path, cwd: Path, **kernel):
+    """Runs ``notebook`` in place; raises nbclient's CellExecutionError at the first failing cell.
+
+    ``kernel`` goes to ``kernel_manager`` (``env``, ``exec_lines``).
+    """
     client = nbclient.NotebookClient(
-        notebook, km=kernel_manager(tmp_path), timeout=CELL_TIMEOUT, startup_timeout=120,
+        notebook, km=kernel_manager(tmp_path, **kernel), timeout=CELL_TIMEOUT, startup_timeout=120,
         resources={"metadata": {"path": str(cwd)}}, record_timing=True,
     )
     client.execute()
@@ -174,4 +185,67 @@ def test_an_unwritten_stub_is_one_line_not_a_traceback(tmp_path, monkeypatch):
     shown = text_of(failed)
     assert "not started yet: write `conv_output_length` in exercises/conv.py" in shown, shown
     assert "Traceback" not in shown and len(shown.splitlines()) <= 2, shown
-    assert str(ROOT / "exercises") in text_of(ran[0]), "the setup cell must find the root from notebooks/"
+    setup = next(cell for cell in ran if cell.id == "setup")
+    assert str(ROOT / "exercises") in text_of(setup), "the setup cell must find the root from notebooks/"
+
+
+def in_colab(tmp_path: Path) -> dict:
+    """What makes a kernel look like Colab's to the notebook: ``google.colab`` imported before any cell.
+
+    The stand-in's ``drive.mount`` fails: the tests keep the course outside ``/content/drive``.
+    """
+    package = tmp_path / "colab-stand-in" / "google" / "colab"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "drive.py").write_text("def mount(path):\n    raise AssertionError('Drive mounted in a test')\n")
+    return {"env": {"PYTHONPATH": os.pathsep.join([str(package.parents[1]), os.environ.get("PYTHONPATH", "")])},
+            "exec_lines": ("import google.colab",)}
+
+
+def colab_notebook(repository: str, folder: Path, cells: tuple[str, ...]):
+    """The notebook as a learner in Colab runs it: the ``colab`` cell filled in, then ``cells``."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    by_id = {cell.id: cell for cell in notebook.cells}
+    colab = by_id["colab"]
+    for name, value in (("COURSE_REPOSITORY", repository), ("COURSE_FOLDER", str(folder))):
+        colab.source, replaced = re.subn(rf'^{name} = "[^"\n]*"', f"{name} = {value!r}", colab.source, flags=re.M)
+        assert replaced == 1, f"the colab cell has no line {name} = \"...\""
+    notebook.cells = [by_id[cell_id] for cell_id in ("colab", *cells)]
+    return notebook
+
+
+@pytest.mark.timeout(300)
+def test_in_colab_the_notebook_fetches_the_course_and_grades_it(tmp_path, monkeypatch):
+    """In a kernel that looks like Colab's, opened alone (no course around it), the colab cell clones
+    the course into COURSE_FOLDER and moves there; the setup cells find it, and grade() grades the
+    exercise written there with the clone's own grader.
+    A folder that has files but no course is refused and left as it is."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("the course is not a git repository here: nothing to clone")
+    monkeypatch.delenv("CHECKS_TARGET", raising=False)
+    opened_in = tmp_path / "content"  # Colab's working folder: no course above it
+    opened_in.mkdir()
+    course_folder = tmp_path / "drive" / "convnet-exercises"
+    notebook = colab_notebook(str(ROOT), course_folder, ("setup", "helpers", "conv-grade"))
+    # The learner writes exercise 1 in the clone (here: the reference), so that only the clone's grader,
+    # grading the clone's exercises/, can give full marks (this checkout's exercises/ are the stubs).
+    notebook.cells.insert(3, nbformat.v4.new_code_cell(
+        'Path("exercises/conv.py").write_text(Path("solutions/conv.py").read_text())\n'
+        'import grader; print("grader from", Path(grader.__file__).parent.parent)'))
+    execute(notebook, tmp_path / "kernel", cwd=opened_in, **in_colab(tmp_path))
+
+    colab, setup, _, written, grade_cell = notebook.cells
+    assert f"the course is in {course_folder}" in text_of(colab), text_of(colab)
+    assert (course_folder / "exercises" / "conv.py").is_file() and (course_folder / ".git").is_dir()
+    assert f"repository: {course_folder}" in text_of(setup), text_of(setup)
+    assert f"grader from {course_folder}" in text_of(written), text_of(written)
+    shown = text_of(grade_cell)
+    assert "25/25" in shown.replace(" ", "") and "failed" not in shown, shown
+
+    kept = tmp_path / "drive" / "my-notes"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    notebook = colab_notebook(str(ROOT), kept, ())
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="has files but no course in it"):
+        execute(notebook, tmp_path / "kernel-2", cwd=opened_in, **in_colab(tmp_path / "again"))
+    assert [path.name for path in kept.iterdir()] == ["notes.txt"] and (kept / "notes.txt").read_text() == "mine"
