@@ -45,6 +45,7 @@ from grader.verdicts import (
     CheckFailure,
     CheckTimeout,
     ExerciseImportError,
+    FenceRefused,
     MissingName,
     NotStarted,
     RunDeadline,
@@ -629,6 +630,7 @@ def _verdict(excinfo, book, item) -> tuple[str, str]:
     if isinstance(error, WorkerKeepsEnding):
         return "failed", str(error)
     if isinstance(error, ExerciseImportError):
+        book.fence_refused |= isinstance(error, FenceRefused)
         if book.import_failed(item.nodeid, error.module_path, str(error)):
             return "failed", str(error)
         return "failed", f"{error.module_path} {error.headline} (the error is shown under the first check of this exercise)."

@@ -91,6 +91,7 @@ class Gradebook:
     import_errors: dict[str, str] = field(default_factory=dict)  # module path -> its import error, as shown
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
     fence: dict | None = None  # what held around the learner's code (``fence_held``); None: no worker ran it
+    fence_refused: bool = False  # the run required a fence this machine did not give: no learner code ran
 
     live = []  # books of this process not yet written for good, for the internal-error hook
 
@@ -181,6 +182,9 @@ class Gradebook:
         what = f"`{check.task}`" if check.task else "it"
         if all(c.status == "not started" for c in self.of(exercise)):
             lines = [f"Next: exercise {self.exercise_number(exercise)}, {path}: not started. Start with {what}."]
+        elif check.import_error and self.fence_refused:
+            lines = ["Next: nothing to fix in your code: this grading run requires a fence this machine did not "
+                     "give, so none of it ran (the reason is under the first check)."]
         elif check.import_error:
             # Not the error again: it is shown once, under the exercise's first check.
             lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "

@@ -201,6 +201,8 @@ def test_require_fence_grades_zero_with_the_reason_where_the_fence_does_not_hold
                                      for test in checks), [test["output"][:100] for test in graded["tests"]]
     assert graded["extra_data"]["fence"]["filesystem"] is None
     assert not marker.exists(), "the submission's module was imported although the fence did not hold"
+    assert "Next: nothing to fix in your code: this grading run requires a fence" in run.stdout, run.stdout[-2000:]
+    assert "could not be imported" not in run.stdout, run.stdout[-2000:]
     if fence.landlock_abi():  # where it holds, the same option grades as usual
         (submission / "conv.py").write_text(REFERENCE)
         run = grade(submission, "--exercise", "conv", "--gradescope-json", result, "--require-fence")
