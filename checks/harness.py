@@ -10,22 +10,10 @@ it hits.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import types
-
 import numpy as np
 
-from grader.course import EXERCISES, ROOT, SECRET_SEED  # noqa: F401 - shared with the checks
-from grader.verdicts import (  # noqa: F401 - the checks' verdicts, re-exported
-    CheckFailure,
-    CheckTimeout,
-    ExerciseImportError,
-    GradingInterrupt,
-    MissingName,
-    NotStarted,
-    describe_student_error,
-)
+from grader.course import SECRET_SEED
+from grader.verdicts import CheckFailure, GradingInterrupt, describe_student_error
 
 
 # --------------------------------------------------------------------------
@@ -192,16 +180,3 @@ def expect_unmodified(before, after, *, what: str, argument: str) -> None:
             f"{what} modified its argument `{argument}` in place. Work on a copy "
             "(or build a new array): callers do not expect their data to change."
         )
-
-
-def first_line(text: str | None) -> str:
-    return (inspect.cleandoc(text or "").splitlines() or [""])[0]
-
-
-def reference(name: str) -> types.ModuleType:
-    """The reference solution module ``solutions/NAME.py``, unguarded.
-
-    For checks that compare the learner's result with the reference's on the
-    same input (where no Keras layer or hand-made vector can be the judge).
-    """
-    return importlib.import_module(f"solutions.{name}")

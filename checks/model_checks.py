@@ -38,10 +38,6 @@ def layer_output_shapes(model, input_shape):
     return shapes
 
 
-def describe_layers(layers):
-    return ", ".join(layer.__class__.__name__ for layer in layers)
-
-
 def config_value(layer, key):
     value = layer.get_config().get(key)
     if isinstance(value, list):

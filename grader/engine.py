@@ -871,9 +871,6 @@ class RemoteModule:
         """Raises the module's import error, if it has one."""
         self._engine.worker_for(self)
 
-    def names(self) -> dict[str, str]:
-        return dict(self._engine.worker_for(self).names)
-
     def __getattr__(self, attribute: str):
         if attribute.startswith("__"):
             raise AttributeError(attribute)

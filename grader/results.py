@@ -44,7 +44,6 @@ from pathlib import Path
 
 from grader.course import EXERCISES, relative_path
 
-STATUSES = ("passed", "failed", "not started", "timed out", "error", "skipped", "not run")
 PLACEHOLDER_CRASH = "the grading run started but did not finish (it crashed or was killed)."
 NOT_RUN = "not run: the grading run stopped before this check ran."
 TEST_CODE_LIMIT = 4_000  # characters of a check's source in the classroom file (the longest check has ~3,300)

@@ -167,8 +167,6 @@ def _serve(module) -> None:
             header, buffers = transport.receive(SOCKET)
         except transport.ChannelClosed:
             return
-        if header.get("op") == "stop":
-            return
         if header.get("op") == "call":
             _answer(module, header, buffers)
 
