@@ -11,6 +11,7 @@ Commands for instructors:
     grade SUBMISSION ... --out DIR      batch re-grading into DIR/gradebook.csv (``grader/batch.py``)
     release DEST                        the learner's starter repository (``grader/release.py``)
     gradescope DEST.zip                 a Gradescope autograder zip (``grader/gradescope.py``)
+    check-course                        the course's parts agree: exercises, checks, tasks, hints, stubs, mutants
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import gradescope, loop, release
+from grader import check_course, gradescope, loop, release
 from grader.course import EXERCISES, ROOT
 from grader.runner import (
     GRADER_MEMORY_GB,
@@ -96,6 +97,7 @@ def main(argv=None) -> int:
                        help="a progress bar (default: on a terminal only; otherwise one line per submission)")
     release.add_command(commands)
     gradescope.add_command(commands)
+    check_course.add_command(commands)
     loop.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "grade":

@@ -1,0 +1,344 @@
+"""``python -m grader check-course``: the course's parts agree with each other.
+
+As ``rustlings dev check`` validates ``info.toml`` against the exercise files,
+this reads every part of the course that names an exercise or a task and
+reports each disagreement with the file it is in:
+
+- ``grader/course.py`` ``EXERCISES`` (the order) against ``checks/test_NAME.py``,
+  ``exercises/NAME.py`` and ``solutions/NAME.py`` (absent from a learner's release);
+- each checks file's ``TASKS`` and ``HINT`` against its checks' ``@pytest.mark.points(n,
+  task=...)`` marks and the functions the solution and the stub define;
+- ``exercises/NAME.py`` against what ``python -m grader.stubgen`` makes of the solution;
+- ``checks/hints.py`` ``HINTS`` (three steps per task, in ``TASKS`` order);
+- ``tests/mutants/NAME.py`` (each mutant applies to the solution and names a check of
+  ``checks/test_NAME.py``) and ``tests/alternatives/NAME/*.py`` (each defines every task);
+- ``notebooks/chapter5.ipynb``: one grade cell per exercise, in course order.
+
+Everything is read from the files' syntax (``ast``), never imported, except the
+mutants (``tests/mutants/`` builds them in code). Parts a learner's release does
+not ship (solutions, tests, notebook) are checked where they exist.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import ROOT
+
+NOTEBOOK = Path("notebooks") / "chapter5.ipynb"
+HINT_STEPS = 3  # nudge, idea, API
+
+
+@dataclass
+class CourseReport:
+    """What ``check_course`` found: disagreements, and what it counted where all agree."""
+
+    problems: list[str] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)
+
+    def problem(self, where: str, what: str) -> None:
+        self.problems.append(f"{where}: {what}")
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counted[what] = self.counted.get(what, 0) + n
+
+    def summary(self) -> str:
+        if self.problems:
+            return "\n".join([f"check-course: {len(self.problems)} disagreement(s)", *(f"  {p}" for p in self.problems)])
+        counts = ", ".join(f"{n} {what}" for what, n in self.counted.items())
+        return f"check-course: the course agrees with itself ({counts})."
+
+
+def check_course(root: Path = ROOT) -> CourseReport:
+    """Reads every part of the course under ``root`` and reports where they disagree.
+
+    Args:
+        root: the course repository (or a learner's release of it).
+    Returns:
+        A ``CourseReport``; no problems means every part agrees.
+    """
+    report = CourseReport()
+    exercises = _course_exercises(root, report)
+    tasks_of: dict[str, tuple[str, ...]] = {}
+    checks_of: dict[str, set[str]] = {}
+    for path in sorted((root / "checks").glob("test_*.py")):
+        if path.stem.removeprefix("test_") not in exercises:
+            report.problem(_shown(path, root), f"no exercise {path.stem.removeprefix('test_')!r} in grader/course.py "
+                                               "EXERCISES: add it there (in course order) or rename the file")
+    for name in exercises:
+        report.count("exercises")
+        tasks, checks = _check_exercise(root, name, report)
+        tasks_of[name], checks_of[name] = tasks, checks
+    _check_hints(root, tasks_of, report)
+    _check_mutants(root, exercises, checks_of, report)
+    _check_alternatives(root, tasks_of, report)
+    _check_notebook(root, exercises, report)
+    return report
+
+
+def _course_exercises(root: Path, report: CourseReport) -> tuple[str, ...]:
+    path = root / "grader" / "course.py"
+    value = _module_constant(path, "EXERCISES", report)
+    if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
+        report.problem(_shown(path, root), "EXERCISES should be a tuple of exercise module names")
+        return ()
+    if len(set(value)) != len(value):
+        report.problem(_shown(path, root), f"EXERCISES names an exercise twice: {value}")
+    return value
+
+
+def _check_exercise(root: Path, name: str, report: CourseReport) -> tuple[tuple[str, ...], set[str]]:
+    """One exercise's checks file against its stub and solution; returns its tasks and check names."""
+    checks_path = root / "checks" / f"test_{name}.py"
+    shown = _shown(checks_path, root)
+    if not checks_path.is_file():
+        report.problem(shown, f"missing: grader/course.py EXERCISES names {name!r}, which has no checks")
+        return (), set()
+    tree = _parse(checks_path, report, root)
+    if tree is None:
+        return (), set()
+    tasks = _module_constant(checks_path, "TASKS", report, tree)
+    if not (isinstance(tasks, tuple) and tasks and all(isinstance(t, str) for t in tasks)):
+        report.problem(shown, "TASKS should be a tuple of the exercise's function names, in the order a learner "
+                              "writes them")
+        tasks = ()
+    elif len(set(tasks)) != len(tasks):
+        report.problem(shown, f"TASKS names a task twice: {tasks}")
+    hint = _module_constant(checks_path, "HINT", report, tree)
+    if not (isinstance(hint, str) and hint.strip()):
+        report.problem(shown, "HINT should be the exercise's one-line hint (python -m grader list shows it)")
+    report.count("tasks", len(tasks))
+
+    graded: dict[str, int] = {task: 0 for task in tasks}
+    checks = set()
+    for node in tree.body:
+        if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test")):
+            continue
+        checks.add(node.name)
+        task = _marked_task(node)
+        where = f"{shown}:{node.lineno}"
+        if task is _NOT_MARKED:
+            report.problem(where, f"{node.name} has no @pytest.mark.points(n, task=...): it would earn nothing")
+        elif task not in graded:
+            report.problem(where, f"{node.name} grades task {task!r}, which is not in TASKS {tasks}")
+        else:
+            graded[task] += 1
+    report.count("checks", len(checks))
+    for task, n in graded.items():
+        if not n:
+            report.problem(shown, f"task {task!r} of TASKS has no check (no @pytest.mark.points(n, task={task!r}))")
+
+    for folder in ("solutions", "exercises"):
+        module = root / folder / f"{name}.py"
+        if folder == "solutions" and not (root / folder).is_dir():
+            continue  # a learner's release has no solutions
+        if not module.is_file():
+            report.problem(_shown(module, root), f"missing: the module of exercise {name!r}")
+            continue
+        module_tree = _parse(module, report, root)
+        defined = {n.name for n in getattr(module_tree, "body", ()) if isinstance(n, ast.FunctionDef)}
+        for task in tasks:
+            if task not in defined:
+                report.problem(_shown(module, root), f"no function {task!r}, a task of {shown} (renamed? the "
+                                                     "checks call the tasks by these names)")
+    _check_stub(root, name, report)
+    return tasks, checks
+
+
+def _check_stub(root: Path, name: str, report: CourseReport) -> None:
+    from grader import stubgen
+
+    solution, stub = root / "solutions" / f"{name}.py", root / "exercises" / f"{name}.py"
+    if not (solution.is_file() and stub.is_file()):
+        return
+    if stub.read_text(encoding="utf-8") != stubgen.make_stub(solution.read_text(encoding="utf-8"), name):
+        report.problem(_shown(stub, root), f"differs from what `python -m grader.stubgen {name}` makes of "
+                                           f"solutions/{name}.py: run it")
+
+
+def _check_hints(root: Path, tasks_of: dict[str, tuple[str, ...]], report: CourseReport) -> None:
+    path = root / "checks" / "hints.py"
+    shown = _shown(path, root)
+    if not path.is_file():
+        report.problem(shown, "missing: python -m grader hint reads every task's hints there")
+        return
+    hints = _module_constant(path, "HINTS", report)
+    if not isinstance(hints, dict):
+        report.problem(shown, "HINTS should be a dict literal {exercise: {task: (nudge, idea, api)}}")
+        return
+    for exercise in hints:
+        if exercise not in tasks_of:
+            report.problem(shown, f"hints for {exercise!r}, which is not an exercise of grader/course.py")
+    for exercise, tasks in tasks_of.items():
+        ladders = hints.get(exercise, {})
+        for task in ladders:
+            if task not in tasks:
+                report.problem(shown, f"a hint for {exercise}.{task}, which is not a task of "
+                                      f"checks/test_{exercise}.py (TASKS {tasks})")
+        for task in tasks:
+            ladder = ladders.get(task)
+            if ladder is None:
+                report.problem(shown, f"no hints for {exercise}.{task}")
+            elif not (isinstance(ladder, tuple) and len(ladder) == HINT_STEPS
+                      and all(isinstance(step, str) and step.strip() for step in ladder)):
+                report.problem(shown, f"{exercise}.{task} should be {HINT_STEPS} steps (nudge, idea, API)")
+            else:
+                report.count("hint ladders")
+        listed = [task for task in ladders if task in tasks]
+        if listed != [task for task in tasks if task in ladders]:
+            report.problem(shown, f"the hints of {exercise} are not in TASKS order: {listed}")
+
+
+def _check_mutants(root: Path, exercises: tuple[str, ...], checks_of: dict[str, set[str]],
+                   report: CourseReport) -> None:
+    folder = root / "tests" / "mutants"
+    if not folder.is_dir() or not (root / "solutions").is_dir():
+        return
+    for path in sorted(folder.glob("*.py")):
+        if path.stem == "__init__":
+            continue
+        shown = _shown(path, root)
+        if path.stem not in exercises:
+            report.problem(shown, f"mutants of {path.stem!r}, which is not an exercise of grader/course.py")
+            continue
+        try:
+            mutants = _load_mutants(root, path.stem)
+        except Exception as error:  # noqa: BLE001 - any error of the module is the course's to fix
+            report.problem(shown, f"cannot be loaded: {type(error).__name__}: {error}")
+            continue
+        solution = (root / "solutions" / f"{path.stem}.py").read_text(encoding="utf-8")
+        for mutant in mutants:
+            if mutant.check not in checks_of.get(path.stem, set()):
+                report.problem(shown, f"mutant {mutant.name!r} names check {mutant.check!r}, which "
+                                      f"checks/test_{path.stem}.py does not have")
+            try:
+                mutant.apply(solution)
+            except ValueError as error:
+                report.problem(shown, f"{error} (the solution changed: update the mutant)")
+            report.count("mutants")
+
+
+def _load_mutants(root: Path, exercise: str) -> list:
+    """``MUTANTS`` of ``tests/mutants/EXERCISE.py`` under ``root`` (imported: mutants are built in code)."""
+    module_name = f"tests.mutants.{exercise}"
+    loaded = sys.modules.get(module_name)
+    if loaded is not None and Path(loaded.__file__ or "").resolve() != (root / "tests" / "mutants" /
+                                                                          f"{exercise}.py").resolve():
+        raise ImportError(f"another course's {module_name} is imported already")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return list(importlib.import_module(module_name).MUTANTS)
+
+
+def _check_alternatives(root: Path, tasks_of: dict[str, tuple[str, ...]], report: CourseReport) -> None:
+    folder = root / "tests" / "alternatives"
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*/*.py")):
+        exercise = path.parent.name
+        shown = _shown(path, root)
+        if exercise not in tasks_of:
+            report.problem(shown, f"an alternative for {exercise!r}, which is not an exercise of grader/course.py")
+            continue
+        tree = _parse(path, report, root)
+        defined = {n.name for n in getattr(tree, "body", ()) if isinstance(n, ast.FunctionDef)}
+        missing = [task for task in tasks_of[exercise] if task not in defined]
+        if missing:
+            report.problem(shown, f"an alternative is a whole {exercise}.py: it defines no {', '.join(missing)}")
+        report.count("alternatives")
+
+
+def _check_notebook(root: Path, exercises: tuple[str, ...], report: CourseReport) -> None:
+    path = root / NOTEBOOK
+    if not path.is_file():
+        return
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        graded = ["".join(cell["source"]) for cell in cells if "grade" in cell.get("metadata", {}).get("tags", [])]
+    except (ValueError, KeyError, TypeError) as error:
+        report.problem(_shown(path, root), f"cannot be read as a notebook: {error}")
+        return
+    wanted = [f'grade("{name}")' for name in exercises]
+    if graded != wanted:
+        report.problem(_shown(path, root), f"its grade cells should be {wanted} (one per exercise, in course "
+                                           f"order), not {graded}: edit notebooks/make_chapter5.py")
+
+
+_NOT_MARKED = object()
+
+
+def _marked_task(node: ast.FunctionDef):
+    """The ``task=`` of the check's points mark; ``_NOT_MARKED`` without a points mark."""
+    from grader.results import _mark_name
+
+    for decorator in node.decorator_list:
+        if _mark_name(decorator) == "points" and isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg == "task":
+                    try:
+                        return ast.literal_eval(keyword.value)
+                    except ValueError:
+                        return None
+            return None
+    return _NOT_MARKED
+
+
+def _module_constant(path: Path, name: str, report: CourseReport, tree: ast.Module | None = None):
+    """The literal value of a module-level ``name = ...`` (names bound to literals are followed), or None."""
+    tree = tree or _parse(path, report, path.parents[1])
+    if tree is None:
+        return None
+    bound = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            bound[node.target.id] = node.value
+    value, seen = bound.get(name), {name}
+    while isinstance(value, ast.Name) and value.id in bound and value.id not in seen:
+        seen.add(value.id)
+        value = bound[value.id]
+    try:
+        return ast.literal_eval(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _parse(path: Path, report: CourseReport, root: Path) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, ValueError) as error:
+        report.problem(_shown(path, root), f"cannot be read: {error}")
+        return None
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def add_command(commands) -> None:
+    import argparse
+
+    parser = commands.add_parser(
+        "check-course",
+        help="check that the course's parts agree (exercises, checks, tasks, hints, stubs, mutants, notebook)",
+        description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help="the course repository (default: this checkout)")
+    parser.set_defaults(run=_run)
+
+
+def _run(args) -> int:
+    report = check_course(args.root.resolve())
+    print(report.summary())
+    return 1 if report.problems else 0

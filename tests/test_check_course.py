@@ -1,0 +1,83 @@
+"""``python -m grader check-course``: passes on this course, and names the file and what disagrees otherwise."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.check_course import check_course
+from tests.conftest import ROOT
+
+PARTS = ("grader/course.py", "checks", "solutions", "exercises", "tests/__init__.py", "tests/mutants",
+         "tests/alternatives", "notebooks/chapter5.ipynb")
+
+
+def check_course_command(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "check-course", "--root", str(root)],
+                          capture_output=True, text=True, timeout=120, cwd=root.parent)
+
+
+def copy_of_the_course(folder: Path) -> Path:
+    for part in PARTS:
+        source, target = ROOT / part, folder / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: {old!r} occurs {text.count(old)} times"
+    path.write_text(text.replace(old, new))
+
+
+def test_this_course_agrees_with_itself():
+    run = check_course_command(ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the course agrees with itself (7 exercises" in run.stdout, run.stdout
+
+
+def test_each_disagreement_is_named_with_its_file(tmp_path):
+    course = copy_of_the_course(tmp_path / "course")
+    assert not check_course(course).problems, "the copy should agree before it is edited"
+    edit(course / "solutions" / "conv.py", "def conv2d(", "def convolve2d(")  # a function renamed in one place
+    edit(course / "checks" / "hints.py", '    "curves": {\n', '    "curves": {\n        "smooth": ("a", "b", "c"),\n')
+    (course / "checks" / "test_extra.py").write_text("def test_nothing():\n    pass\n")
+    edit(course / "tests" / "mutants" / "mnist.py", 'check="test_mnist_model_parameter_count"),\n]', 'check="test_mnist_model_parameters"),\n]')
+    edit(course / "checks" / "test_curves.py", '"smooth_curve", "plot_history")', '"smooth_curve", "plot_histories")')
+
+    run = check_course_command(course)
+    assert run.returncode == 1, run.stdout + run.stderr
+    shown = run.stdout
+    for expected in (
+        "solutions/conv.py: no function 'conv2d', a task of checks/test_conv.py",
+        "exercises/conv.py: differs from what `python -m grader.stubgen conv` makes of solutions/conv.py",
+        "checks/hints.py: a hint for curves.smooth, which is not a task of checks/test_curves.py",
+        "checks/test_extra.py: no exercise 'extra' in grader/course.py EXERCISES",
+        "which checks/test_mnist.py does not have",
+        "names check 'test_mnist_model_parameters'",
+        "checks/test_curves.py: task 'plot_histories' of TASKS has no check",
+        "solutions/curves.py: no function 'plot_histories'",
+        "checks/hints.py: no hints for curves.plot_histories",
+    ):
+        assert expected in shown, f"{expected!r} not in:\n{shown}"
+    # each check of the old name, with its line
+    assert re.search(r"checks/test_curves.py:\d+: test_plot_history_panels grades task 'plot_history', which is not "
+                     r"in TASKS \('smooth_curve', 'plot_histories'\)", shown), shown
+    assert shown.splitlines()[0].startswith("check-course: ") and "disagreement" in shown.splitlines()[0]
+
+
+def test_a_learners_release_is_checked_for_what_it_ships(tmp_path):
+    """Without solutions/, tests/ and the notebook (a learner's release), the rest is still checked."""
+    course = copy_of_the_course(tmp_path / "course")
+    for part in ("solutions", "tests", "notebooks"):
+        shutil.rmtree(course / part)
+    assert not check_course(course).problems
+    (course / "exercises" / "dataset.py").unlink()
+    assert check_course(course).problems == ["exercises/dataset.py: missing: the module of exercise 'dataset'"]
