@@ -554,16 +554,9 @@ def _crash_reason(gradescope: dict | None) -> str | None:
 
 
 def points_by_exercise(gradescope: dict | None) -> dict[str, list[float]]:
-    """exercise -> [points earned, points available], from Gradescope's tests ("E.C" numbers)."""
-    points: dict[str, list[float]] = {}
-    for test in (gradescope or {}).get("tests", []):
-        number = str(test.get("number", "0")).split(".")[0]
-        if not number.isdigit() or not 1 <= int(number) <= len(EXERCISES):
-            continue
-        earned = points.setdefault(EXERCISES[int(number) - 1], [0.0, 0.0])
-        earned[0] += float(test.get("score", 0.0))
-        earned[1] += float(test.get("max_score", 0.0))
-    return points
+    """exercise -> [points earned, points available], as the run recorded them (``extra_data.exercises``)."""
+    recorded = ((gradescope or {}).get("extra_data") or {}).get("exercises") or {}
+    return {name: [float(got), float(best)] for name, (got, best) in recorded.items() if name in EXERCISES}
 
 
 def saved_records(out: Path) -> dict[str, dict]:
@@ -629,20 +622,12 @@ def feedback_markdown(record: dict, gradescope: dict | None) -> str:
             message = message[:FEEDBACK_MESSAGE_LIMIT] + "\n… (cut)"
         lines += [f"### {test.get('number')} {test.get('name')} ({_number(test.get('score', 0))} / "
                   f"{_number(test.get('max_score', 0))})", "", "```text", message.replace("```", "'''"), "```", ""]
-    next_steps = _next_steps(str(gradescope.get("output", "")))
+    next_steps = [str(line) for line in (gradescope.get("extra_data") or {}).get("next_steps") or []]
     if next_steps:
         lines += ["## What to do next", "", "```text", *next_steps, "```", ""]
     if record.get("notes"):
         lines += ["## Files not taken from your submission", "", *(f"- {note}" for note in record["notes"]), ""]
     return "\n".join(lines)
-
-
-def _next_steps(table: str) -> list[str]:
-    lines = table.replace("```", "").splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith(("Next:", "All checks pass")):
-            return [kept for kept in lines[index:] if kept.strip()]
-    return []
 
 
 # ---------------------------------------------------------------- the command

@@ -253,9 +253,15 @@ class Gradebook:
         if crash:
             tests.append({"name": "grading run", "number": "0", "score": 0.0, "max_score": 0.0,
                           "status": "failed", "output": crash, "visibility": "visible"})
-        extra = {"extra_data": {"fence": self.fence}} if self.fence is not None else {}
+        extra: dict = {
+            "exercises": {exercise: [math.fsum(c.score for c in self.of(exercise)),
+                                     math.fsum(c.points for c in self.of(exercise))] for exercise in self.exercises()},
+            "next_steps": self.next_step_lines() if self.checks and not placeholder else [],
+        }
+        if self.fence is not None:
+            extra["fence"] = self.fence
         return {
-            **extra,
+            "extra_data": extra,
             "score": self.score,
             "max_score": self.max_score,
             "execution_time": round(duration, 2),
@@ -274,8 +280,7 @@ class Gradebook:
         Gradescope's default for this field ("simple_format") renders HTML and
         collapses the table's runs of spaces; a code block keeps its columns
         and shows the learner's text quoted in it as text, never as markup.
-        The crash comes first: readers of this output (``grader/batch.py``)
-        take everything from the table's "Next:" line to the end.
+        The crash comes first. Nothing reads this text back: ``extra_data`` holds the same facts as data.
         """
         parts = []
         if crash:
