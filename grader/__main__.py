@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from grader import check_course, gradescope, loop, release
-from grader.course import EXERCISES, ROOT
+from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
 from grader.runner import (
     GRADER_MEMORY_GB,
     WATCHDOG_GRACE_SECONDS,
@@ -108,6 +108,10 @@ def main(argv=None) -> int:
 
 
 def grade_command(args, parser) -> int:
+    try:
+        args.seed = read_seed(args)
+    except ValueError as error:
+        parser.error(str(error))
     if args.out is not None:
         return batch_command(args, parser)
     for flag in ("jobs", "force", "dask", "submitted_only", "exitfirst", "keyword"):
@@ -133,7 +137,7 @@ def batch_command(args, parser) -> int:
     options = BatchOptions(
         exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only,
         check_timeout=args.check_timeout, run_timeout=args.run_timeout, exitfirst=args.exitfirst,
-        keyword=args.keyword, show_traceback=args.show_traceback, seed=read_seed(args), jobs=args.jobs,
+        keyword=args.keyword, show_traceback=args.show_traceback, seed=args.seed, jobs=args.jobs,
         force=args.force, dask=args.dask, progress=args.progress, grader_memory_gb=args.grader_memory_gb or None,
         require_fence=args.require_fence,
     )
@@ -149,9 +153,13 @@ def batch_command(args, parser) -> int:
 
 
 def read_seed(args) -> str | None:
-    """The instructor's secret seed, from --grading-seed-file or CHECKS_GRADING_SEED."""
+    """The instructor's secret seed, from --grading-seed-file or CHECKS_GRADING_SEED (None: the public inputs).
+
+    Raises:
+        ValueError: the file cannot be read or is empty.
+    """
     if args.grading_seed_file:
-        return args.grading_seed_file.read_text().strip() or None
+        return read_seed_file(args.grading_seed_file)
     return os.environ.get("CHECKS_GRADING_SEED") or None
 
 
@@ -172,7 +180,7 @@ def grade_one(submission: Path, args) -> int:
             return 2
         for note in staged.skipped:
             print(f"note: {note}", file=sys.stderr)
-        seed = read_seed(args)
+        seed = args.seed
         command = [sys.executable, "-m", "pytest", *grading_arguments(
             staged.folder, checks, check_timeout=args.check_timeout,
             run_timeout=args.run_timeout, seed_file=write_seed_file(Path(scratch), seed) if seed else None,
@@ -205,9 +213,9 @@ def run_with_watchdog(command: list[str], environ: dict[str, str], checks: list[
     Returns:
         The run's exit status, or 2 when it was killed.
     """
-    from grader.batch import DEFAULT_RUN_SECONDS, kill_tree
+    from grader.batch import kill_tree
 
-    seconds = (args.run_timeout or DEFAULT_RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
+    seconds = (args.run_timeout or RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
     process = subprocess.Popen(command, cwd=ROOT, env=environ)
     try:
         return process.wait(timeout=seconds)

@@ -48,7 +48,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import EXERCISES, ROOT, course_fingerprint
+from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint
 from grader.engine import PORTABLE_CHANNEL, descendants_of, kill_descendants, new_process_group
 from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
 from grader.scratch import new_folder
@@ -56,7 +56,6 @@ from grader.submission import SubmissionError, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
 STATUS_GRADED, STATUS_ERROR = "graded", "error"
-DEFAULT_RUN_SECONDS = 1800.0
 RUNNER_START_SECONDS = 300.0  # for a runner to import TensorFlow and be ready (about 5 s on an idle machine)
 FEEDBACK_MESSAGE_LIMIT = 3_000
 
@@ -398,7 +397,7 @@ def error_answer(identifier: str, reason: str) -> dict:
 
 def job_seconds(options: BatchOptions) -> float:
     """How long a job may take before its runner is killed: its run's deadline and a short grace."""
-    return (options.run_timeout or DEFAULT_RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
+    return (options.run_timeout or RUN_SECONDS) + WATCHDOG_GRACE_SECONDS
 
 
 LOCAL_RUNNERS: list[RunnerProcess] = []  # stopped when the batch ends, even by Ctrl-C

@@ -10,9 +10,28 @@ ROOT = Path(__file__).resolve().parent.parent
 # exercises by their place here.
 EXERCISES = ("conv", "mnist", "dataset", "convnet", "transfer", "curves", "visualize")
 
+# The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):
+CHECK_SECONDS = 60.0  # each check (more for the checks that train: their own ``timeout=``)
+RUN_SECONDS = 1800.0  # the whole run; the checks after it read "not run"
+
 # The instructor's secret seed of this run (``--grading-seed``), or None for
 # the public inputs a learner sees; set by the plugin, read by the checks.
 SECRET_SEED: list[int | None] = [None]
+
+
+def read_seed_file(path: Path | str) -> str:
+    """The secret seed held in ``path`` (``--grading-seed-file``), stripped.
+
+    Raises:
+        ValueError: the file cannot be read, or is empty (grading with the public inputs instead would go unseen).
+    """
+    try:
+        seed = Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"--grading-seed-file: {error}") from None
+    if not seed:
+        raise ValueError(f"--grading-seed-file: {path} is empty; write the secret seed in it.")
+    return seed
 
 
 def resolve_target(target: str) -> Path:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import objects, scratch, transport
+from grader import course, objects, scratch, transport
 from grader.verdicts import (
     CheckFailure,
     CheckTimeout,
@@ -53,10 +53,8 @@ RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py", "judge.py
 PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", "matplotlib.pyplot", "PIL.Image")
 
 DEFAULT_WORKER_MEMORY_GB = 8.0
-DEFAULT_CHECK_SECONDS = 60.0
 # After this many of a check's calls ended their worker, the check ends (WorkerKeepsEnding).
 WORKER_ENDS_PER_CHECK = 3
-DEFAULT_RUN_SECONDS = 1800.0
 IMPORT_SECONDS = 60.0
 # Environment variables a check may set for a call (a Keras cache folder, a
 # home folder); every other variable of the grader stays out of the worker.
@@ -105,10 +103,10 @@ class Engine:
         self.runtime = _copy_runtime(self.root / "runtime")
         self.shared_dirs = [str(Path(d).resolve()) for d in shared_dirs]
         self.memory_gb = memory_gb or float(os.environ.get("CHECKS_WORKER_MEMORY_GB", DEFAULT_WORKER_MEMORY_GB))
-        self.run_seconds = run_seconds or DEFAULT_RUN_SECONDS
+        self.run_seconds = run_seconds or course.RUN_SECONDS
         self.run_deadline = time.monotonic() + self.run_seconds
         self.check_deadline: float | None = None
-        self.check_seconds = DEFAULT_CHECK_SECONDS
+        self.check_seconds = course.CHECK_SECONDS
         self.worker_ends_in_check = 0
         self.check_seed, self.calls_in_check = 0, 0
         self.names_used: set[tuple[str, str]] = set()  # (module, name) the current check looked up

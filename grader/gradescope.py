@@ -24,7 +24,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grader.course import EXERCISES, ROOT
+from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
 from grader.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
 
 TEMPLATES = "grader/autograder"
@@ -53,7 +53,7 @@ def add_command(commands) -> None:
                         help=f"grade only this exercise (repeatable; one of {', '.join(EXERCISES)}); default all")
     parser.add_argument("--check-timeout", type=float, metavar="SECONDS", help="one time limit for every check")
     parser.add_argument("--run-timeout", type=float, metavar="SECONDS",
-                        help="deadline of each submission's run (default 1800 s); keep it below Gradescope's "
+                        help=f"deadline of each submission's run (default {RUN_SECONDS:g} s); keep it below Gradescope's "
                         "timeout, so that a slow submission gets its checks marked 'not run' instead of nothing")
     parser.add_argument("--grading-seed-file", type=Path, metavar="PATH",
                         help="a file holding a secret seed, copied into the zip: every submission is graded "
@@ -68,10 +68,10 @@ def add_command(commands) -> None:
 def command(args) -> int:
     """Runs ``python -m grader gradescope``; returns the exit status (0 built, 2 refused)."""
     try:
-        seed = read_seed(args.grading_seed_file) if args.grading_seed_file else None
+        seed = read_seed_file(args.grading_seed_file) if args.grading_seed_file else None
         files = build(args.dest, exercises=args.exercise, check_timeout=args.check_timeout,
                       run_timeout=args.run_timeout, seed=seed, require_fence=args.require_fence)
-    except ReleaseError as error:
+    except (ReleaseError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     chosen = ", ".join(args.exercise or EXERCISES)
@@ -82,21 +82,6 @@ def command(args) -> int:
     print("Upload it in Gradescope (assignment > Configure Autograder > Zip file upload) and see README.md, "
           "\"Gradescope\", for the settings.")
     return 0
-
-
-def read_seed(path: Path) -> str:
-    """The secret seed in ``path``, stripped.
-
-    Raises:
-        ReleaseError: the file cannot be read or is empty.
-    """
-    try:
-        seed = Path(path).read_text().strip()
-    except OSError as error:
-        raise ReleaseError(f"--grading-seed-file: {error}") from None
-    if not seed:
-        raise ReleaseError(f"--grading-seed-file: {path} is empty.")
-    return seed
 
 
 def build(dest: Path, exercises=None, check_timeout: float | None = None, run_timeout: float | None = None,

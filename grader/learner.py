@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import stubgen
-from grader.course import EXERCISES, ROOT, course_fingerprint, relative_path
+from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint, relative_path
 from grader.engine import WHOLE_SOURCE
 from grader.verdicts import NotStarted
 
 STATE_VERSION = 1
-GRADING_SECONDS = 1800 + 120  # the run's deadline and a margin: past it the runner is stopped
+GRADING_SECONDS = RUN_SECONDS + 120  # the run's deadline and a margin: past it the runner is stopped
 HINT_STEPS = ("a nudge", "the idea", "the API")
 
 

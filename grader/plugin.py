@@ -54,8 +54,8 @@ from grader.verdicts import (
     describe_student_error,
 )
 
-DEFAULT_CHECK_TIMEOUT = 60.0
-DEFAULT_RUN_TIMEOUT = 1800.0
+DEFAULT_CHECK_TIMEOUT = course.CHECK_SECONDS
+DEFAULT_RUN_TIMEOUT = course.RUN_SECONDS
 PUBLIC_SEED = 1234
 PRINTED_LIMIT = 2_000  # characters of what student code printed shown under a failure
 
@@ -193,9 +193,9 @@ def pytest_configure(config):
     seed_file = config.getoption("--grading-seed-file")
     if seed_file:
         try:
-            seed_text = Path(seed_file).read_text().strip()
-        except OSError as error:
-            raise pytest.UsageError(f"--grading-seed-file: {error}") from None
+            seed_text = course.read_seed_file(seed_file)
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
     config.stash[SEED] = grading_seed(seed_text)
     course.SECRET_SEED[0] = None
     _collection_errors.clear()  # a batch runner runs many sessions in one process

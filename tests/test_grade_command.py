@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import zipfile
 
@@ -125,6 +126,28 @@ def test_secret_seed_changes_the_inputs_reproducibly(tmp_path):
     assert public[0] == public[1], "the public grade must be deterministic"
     secret = digests("secret", "course-2026-secret")
     assert secret[0] == secret[1] != public[0], "a secret seed must change the generated inputs, the same for all"
+
+
+def test_an_empty_or_missing_seed_file_is_refused_everywhere_before_anything_is_graded(tmp_path):
+    """An instructor's seed file that is empty or missing never falls back to the public inputs unseen."""
+    submission = tmp_path / "reference"
+    submission.mkdir()
+    (submission / "conv.py").write_text(REFERENCE)
+    empty, missing = tmp_path / "empty-seed", tmp_path / "no-such-seed"
+    empty.write_text("\n")
+    for seed_file, said in ((empty, f"{empty} is empty"), (missing, "No such file")):
+        for command in (("grade", submission, "--exercise", "conv"),
+                        ("grade", submission, "--exercise", "conv", "--out", tmp_path / "out"),
+                        ("gradescope", tmp_path / "autograder.zip")):
+            run = subprocess.run([sys.executable, "-m", "grader", *map(str, command), "--grading-seed-file",
+                                  str(seed_file)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+            assert run.returncode == 2 and "--grading-seed-file" in run.stderr and said in run.stderr, (
+                command, run.stdout[-1000:], run.stderr[-1000:])
+        run = subprocess.run([sys.executable, "-m", "pytest", "checks/test_conv.py", "--target=solutions",
+                              f"--grading-seed-file={seed_file}", "-p", "no:cacheprovider"],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert run.returncode == 4 and said in run.stderr, (run.stdout[-1000:], run.stderr[-1000:])
+    assert not (tmp_path / "out").exists() and not (tmp_path / "autograder.zip").exists()
 
 
 @pytest.mark.parametrize("seed", ["another secret"])

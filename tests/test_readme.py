@@ -160,10 +160,10 @@ def test_the_models_and_the_data():
 
 def test_the_grader_limits():
     """Time limits, memory, sizes and cuts the README promises, as the grader's constants set them."""
-    check_seconds = constant("grader/plugin.py", "DEFAULT_CHECK_TIMEOUT")
+    check_seconds = constant("grader/course.py", "CHECK_SECONDS")
     says(r"\(by default (\d+) s, more for a few checks that train\)", check_seconds)
     says(r'"timed out after (\d+) s"', check_seconds)
-    says(r"\(default (\d+) s\); checks after it read", constant("grader/plugin.py", "DEFAULT_RUN_TIMEOUT"))
+    says(r"\(default (\d+) s\); checks after it read", constant("grader/course.py", "RUN_SECONDS"))
     says(r"A check that trains for more than (\d+) s says so",
          constant("grader/plugin.py", "SlowCheckNotice.AFTER_SECONDS"))
     says(r"stops after the (\w+) such end", constant("grader/engine.py", "WORKER_ENDS_PER_CHECK"))
