@@ -51,7 +51,7 @@ from pathlib import Path
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint
 from grader.engine import PORTABLE_CHANNEL, descendants_of, kill_descendants, new_process_group
 from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
-from grader.scratch import new_folder
+from grader.scratch import new_folder, write_atomically
 from grader.submission import SubmissionError, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
@@ -534,10 +534,10 @@ def save(out: Path, submission: Submission, answer: dict) -> dict:
     }
     for name, payload in (("results.json", gradescope), ("classroom.json", classroom)):
         if payload is not None:
-            _write_text(folder / name, json.dumps(payload, indent=2) + "\n")
-    _write_text(folder / "output.txt", answer.get("output", ""))
-    _write_text(folder / "feedback.md", feedback_markdown(record, gradescope))
-    _write_text(folder / "grading.json", json.dumps(record, indent=2) + "\n")
+            write_atomically(folder / name, json.dumps(payload, indent=2) + "\n")
+    write_atomically(folder / "output.txt", answer.get("output", ""))
+    write_atomically(folder / "feedback.md", feedback_markdown(record, gradescope))
+    write_atomically(folder / "grading.json", json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -586,19 +586,12 @@ def write_gradebook(out: Path, records: list[dict], exercises: tuple[str, ...]) 
                          _number(record.get("score", 0.0)), _number(record.get("max_score") or usual_max),
                          record["status"], (record.get("error") or "").replace("\n", " ")[:500]])
     path = out / "gradebook.csv"
-    _write_text(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
     return path
 
 
 def _number(value: float) -> str:
     return f"{float(value):g}"
-
-
-def _write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    # UTF-8 always; a path's undecodable bytes quoted in an error (surrogates) become "?", never an exception.
-    temporary.write_text(text, encoding="utf-8", errors="replace")
-    os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------- feedback

@@ -29,6 +29,7 @@ from pathlib import Path
 from grader import stubgen
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint, relative_path
 from grader.engine import WHOLE_SOURCE
+from grader.scratch import write_atomically
 from grader.verdicts import NotStarted
 
 STATE_VERSION = 1
@@ -174,9 +175,7 @@ class Checkout:
         ignore = self.state_dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# the grader's own state: last results, hint steps, backups\n*\n")
-        temporary = self.state_dir / f"state.json.{os.getpid()}"
-        temporary.write_text(json.dumps(self.state, indent=1))
-        os.replace(temporary, self.state_dir / "state.json")
+        write_atomically(self.state_dir / "state.json", json.dumps(self.state, indent=1))
 
     def cached(self, exercise: str, course: str) -> ExerciseResult | None:
         """The last result of ``exercise``, if neither its module nor the checks have changed since."""
@@ -251,9 +250,7 @@ class Checkout:
                 backup = backups / f"{exercise}.{time.strftime('%Y%m%d-%H%M%S')}-{suffix}.py"
                 suffix += 1
             shutil.copy2(target, backup)
-        temporary = target.with_name(f".{exercise}.py.reset")
-        temporary.write_text(stub)
-        os.replace(temporary, target)
+        write_atomically(target, stub)
         self.state["results"].pop(exercise, None)
         self.state["hint_steps"] = {key: step for key, step in self.state["hint_steps"].items()
                                     if not key.startswith(f"{exercise}/")}

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import EXERCISES, relative_path
+from grader.scratch import write_atomically
 
 PLACEHOLDER_CRASH = "the grading run started but did not finish (it crashed or was killed)."
 NOT_RUN = "not run: the grading run stopped before this check ran."
@@ -631,6 +632,4 @@ def _points(got: float, best: float) -> str:
 def _write_json(path: str, payload: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(payload, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Temporary folders of the grading processes, and the ones a killed process left behind.
+"""Temporary folders of the grading processes, the ones a killed process left behind, and files written whole.
 
 A runner, an engine or a kept zygote removes its folder when it stops. A
 process killed outright (SIGKILL, a closed terminal, a crashed Dask worker)
@@ -10,6 +10,7 @@ ended. A folder without that file is never touched.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +19,22 @@ import psutil
 
 OWNER_FILE = ".grader-owner.json"
 PREFIX = "grader-"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` so that a reader sees the old file or the new one, never a part of it.
+
+    UTF-8 always; a character that cannot be encoded (a surrogate from a path's undecodable bytes quoted in an
+    error) becomes "?", never an exception. The temporary file is named after this process, so that two processes
+    writing the same file (a watch and ``hint``) never share it.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8", errors="replace")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def new_folder(prefix: str, parent: Path | None = None) -> Path:
