@@ -1022,11 +1022,11 @@ def _become_subreaper() -> None:
     """Makes orphans of the grader's descendants its own children, so that none escapes the sweep."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
+    from grader import fence
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
+        fence.prctl(fence.PR_SET_CHILD_SUBREAPER, 1)
+    except OSError:
         pass
 
 

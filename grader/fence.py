@@ -122,6 +122,7 @@ PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
 PR_GET_SECUREBITS = 27
 PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
@@ -339,7 +340,7 @@ def _syscall(number, *args):
     return _check(libc.syscall(ctypes.c_long(number), *map(_arg, args)), f"syscall {number}")
 
 
-def _prctl(option, *args):
+def prctl(option, *args):
     """Calls ``prctl(option, *args)``, the missing arguments being 0.
 
     Args:
@@ -628,12 +629,12 @@ def _set_process_flags(report):
         report["problems"].append(f"no_new_privs and pdeathsig: Linux only ({sys.platform})")
         return
     try:
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         report["no_new_privs"] = True
     except OSError as exc:
         report["problems"].append(f"no_new_privs: {exc}")
     try:
-        _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
         report["pdeathsig"] = True
     except OSError as exc:
         report["problems"].append(f"pdeathsig: {exc}")
@@ -654,9 +655,9 @@ def _keep_pdeathsig(report):
         return
     current = ctypes.c_int(0)
     try:
-        _prctl(PR_GET_PDEATHSIG, ctypes.byref(current))
+        prctl(PR_GET_PDEATHSIG, ctypes.byref(current))
         if current.value != signal.SIGKILL:
-            _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
     except OSError as exc:
         report["pdeathsig"] = False
         report["problems"].append(f"pdeathsig: {exc}")
@@ -1237,7 +1238,7 @@ def _install_seccomp(report):
         if failed:
             raise OSError(errno.EBUSY, f"seccomp: thread {failed} could not be synchronised")
     else:
-        _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog))
     report.update(seccomp=True, unix_sockets_blocked=True, unix_dgram_socketpair_blocked=True,
                   io_uring_blocked=True)
 
@@ -1261,28 +1262,28 @@ def _drop_capabilities(last_cap, report):
     entry = report["capabilities"]
     for cap in range(last_cap + 1):
         try:
-            _prctl(PR_CAPBSET_DROP, cap)
+            prctl(PR_CAPBSET_DROP, cap)
         except OSError as exc:
             if exc.errno == errno.EINVAL:  # past the kernel's last capability
                 break
     bounding = []
     for cap in range(last_cap + 1):
         try:
-            if _prctl(PR_CAPBSET_READ, cap):
+            if prctl(PR_CAPBSET_READ, cap):
                 bounding.append(cap)
         except OSError:
             break
     entry["bounding"] = bounding
     try:
-        _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
         entry["ambient"] = "cleared"
     except OSError as exc:  # kernels before 4.3 have no ambient set
         entry["ambient"] = str(exc)
     try:
-        old = _prctl(PR_GET_SECUREBITS)
+        old = prctl(PR_GET_SECUREBITS)
         if old & _SECUREBITS != _SECUREBITS:
-            _prctl(PR_SET_SECUREBITS, old | _SECUREBITS)
-        entry["securebits"] = _prctl(PR_GET_SECUREBITS)
+            prctl(PR_SET_SECUREBITS, old | _SECUREBITS)
+        entry["securebits"] = prctl(PR_GET_SECUREBITS)
     except OSError as exc:
         entry["securebits_error"] = str(exc)
     _capset_none()

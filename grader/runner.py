@@ -109,10 +109,9 @@ def serve(reply_fd: int) -> None:
 def _die_with_parent() -> None:
     """SIGKILL when the controller dies (Linux): a runner grades only for the batch that started it."""
     if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
+        from grader import fence
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        fence.prctl(fence.PR_SET_PDEATHSIG, int(signal.SIGKILL))
         if os.getppid() == 1:
             os._exit(1)  # the controller is already gone
 

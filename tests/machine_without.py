@@ -46,7 +46,7 @@ def refuse(calls: list[str]) -> None:
     program = refusing_program(fence._SECCOMP_ARCHES[machine].audit_arch, numbers)
     filters = (fence._SockFilter * len(program))(*[fence._SockFilter(*instruction) for instruction in program])
     fprog = fence._SockFprog(len(program), ctypes.cast(filters, ctypes.POINTER(fence._SockFilter)))
-    fence._prctl(fence.PR_SET_SECCOMP, fence.SECCOMP_MODE_FILTER, ctypes.byref(fprog))
+    fence.prctl(fence.PR_SET_SECCOMP, fence.SECCOMP_MODE_FILTER, ctypes.byref(fprog))
 
 
 def main() -> None:
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("command", nargs=argparse.REMAINDER)
     options = parser.parse_args()
     command = options.command[1:] if options.command[:1] == ["--"] else options.command
-    fence._prctl(fence.PR_SET_NO_NEW_PRIVS, 1)  # a filter needs it; an exec then gains nothing either
+    fence.prctl(fence.PR_SET_NO_NEW_PRIVS, 1)  # a filter needs it; an exec then gains nothing either
     if options.capabilities:
         report = fence._new_report()
         report["no_new_privs"] = True
