@@ -52,7 +52,7 @@ from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint
 from grader.engine import PORTABLE_CHANNEL, descendants_of, kill_descendants, new_process_group
 from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS, deadline_message, grading_environ
 from grader.scratch import new_folder, write_atomically
-from grader.submission import SubmissionError, stage
+from grader.submission import SubmissionError, holds_modules, stage
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
 STATUS_GRADED, STATUS_ERROR = "graded", "error"
@@ -127,9 +127,7 @@ def find_submissions(paths: list[Path], out: Path) -> list[tuple[str, Path]]:
 def _is_submission(path: Path) -> bool:
     if path.is_file():
         return True
-    if not path.is_dir():
-        return False
-    return (path / "exercises").is_dir() or any((path / f"{name}.py").is_file() for name in EXERCISES)
+    return path.is_dir() and holds_modules(path)
 
 
 def _safe_id(name: str) -> str:

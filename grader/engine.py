@@ -47,7 +47,7 @@ from grader.verdicts import (
 )
 
 PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
+ROOT = course.ROOT
 RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py", "judge.py")
 # What the zygote imports before it forks workers (never the learner's code).
 PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", "matplotlib.pyplot", "PIL.Image")

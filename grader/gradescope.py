@@ -26,6 +26,7 @@ from pathlib import Path
 
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
 from grader.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
+from grader.submission import holds_modules
 
 TEMPLATES = "grader/autograder"
 SCRIPTS = ("setup.sh", "run_autograder")
@@ -165,9 +166,6 @@ def submission_folder(submission: Path) -> Path:
         ``submission`` when it holds ``NAME.py`` or ``exercises/``; otherwise
         its only folder (not a link), if it has exactly one; else ``submission``.
     """
-    def holds_modules(folder: Path) -> bool:
-        return (folder / "exercises").is_dir() or any((folder / f"{name}.py").exists() for name in EXERCISES)
-
     if not submission.is_dir() or holds_modules(submission):
         return submission
     inside = [path for path in submission.iterdir() if path.name != "__MACOSX" and not path.name.startswith(".")]

@@ -34,9 +34,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from grader.course import ROOT
+
 SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
+STUBS = ROOT / "exercises"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_ONLY, END_ONLY = "### BEGIN SOLUTION ONLY", "### END SOLUTION ONLY"
@@ -102,7 +103,7 @@ def solution_names(solutions: Path = SOLUTIONS) -> list[str]:
     return sorted(p.stem for p in solutions.glob("*.py") if p.stem != "__init__")
 
 
-def generate(names=None, *, check=False, force=False, solutions=SOLUTIONS, exercises=EXERCISES, log=print) -> int:
+def generate(names=None, *, check=False, force=False, solutions=SOLUTIONS, exercises=STUBS, log=print) -> int:
     """Writes (or with ``check``, compares) the stubs; returns an exit code."""
     names = names or solution_names(solutions)
     unknown = [n for n in names if not (solutions / f"{n}.py").is_file()]

@@ -85,6 +85,12 @@ def _candidates(name: str) -> list[str]:
     return [f"exercises/{name}.py", f"{name}.py"]
 
 
+def holds_modules(folder: Path, exercises=EXERCISES) -> bool:
+    """True if ``folder`` is one submission: it has ``exercises/`` or an exercise module where ``stage`` looks."""
+    return (folder / "exercises").is_dir() or any((folder / relative).is_file()
+                                                  for name in exercises for relative in _candidates(name))
+
+
 def _stage_folder(source: Path, staged: StagedSubmission, exercises) -> None:
     for name in exercises:
         for relative in _candidates(name):
