@@ -341,7 +341,7 @@ def _load(raw: bytes, check: bool):
             f"({type(error).__name__}: {_text(error, 400)}). Build it from Keras' own layers, "
             "without Lambda layers or custom classes."
         ) from None
-    return _fresh_graph(model, keras), omitted
+    return transport.fresh_graph(model), omitted
 
 
 def _refuse_unsafe_functions(config) -> None:
@@ -398,22 +398,6 @@ def _expect_keras_class(module, named: str, registered) -> None:
         raise JudgeVerdict(f"the model your code returned holds `{_text(named, 100)}` from `{_text(module, 100)}`, "
                            "which is not one of Keras' own classes (or is a Lambda layer); build it from Keras' own "
                            "layers, without Lambda layers or custom classes.")
-
-
-def _fresh_graph(model, keras):
-    """A loaded Sequential whose layers' ``.output`` belong to its current graph.
-
-    Loading adds the layers one by one, and Keras rebuilds the graph at each
-    step; each layer's ``.output`` then still names its first, stale call, and
-    ``keras.Model(model.inputs, layer.output)`` (Grad-CAM, activation models)
-    would be disconnected. The model is rebuilt once, from clean layers.
-    """
-    if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
-        for layer in model.layers:
-            layer._inbound_nodes.clear()
-            layer._outbound_nodes.clear()
-        model._maybe_rebuild()
-    return model
 
 
 def _fix_keras_round_trips(keras) -> None:

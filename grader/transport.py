@@ -418,6 +418,24 @@ def model_config(raw: bytes) -> dict:
     return header
 
 
+def fresh_graph(model):
+    """A loaded Sequential whose layers' ``.output`` belong to its current graph.
+
+    Loading adds the layers one by one, and Keras rebuilds the graph at each
+    step; each layer's ``.output`` then still names its first, stale call, and
+    ``keras.Model(model.inputs, layer.output)`` (Grad-CAM, activation models)
+    would be disconnected. The model is rebuilt once, from clean layers.
+    """
+    import keras
+
+    if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
+        for layer in model.layers:
+            layer._inbound_nodes.clear()
+            layer._outbound_nodes.clear()
+        model._maybe_rebuild()
+    return model
+
+
 def unpack_model(raw: bytes):
     """The model ``pack_model`` made ``raw`` from, built with Keras' safe mode (no Lambda, no custom code).
 

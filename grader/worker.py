@@ -609,16 +609,7 @@ def _model_from_recipe(payload):
 
 
 def _load_model(payload, raw):
-    import keras
-
-    model, _ = transport.unpack_model(raw)
-    if isinstance(model, keras.Sequential) and getattr(model, "_functional", None) is not None:
-        # Loading added the layers one by one; rebuild once so that each layer's
-        # ``.output`` belongs to the model's graph (see judge._fresh_graph).
-        for layer in model.layers:
-            layer._inbound_nodes.clear()
-            layer._outbound_nodes.clear()
-        model._maybe_rebuild()
+    model = transport.fresh_graph(transport.unpack_model(raw)[0])
     flags = payload.get("trainable")
     if flags:
         transport.set_trainable_flags(model, flags)
