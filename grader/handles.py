@@ -220,8 +220,8 @@ class Judge:
                 kept = self.archives[exported["fingerprint"]] = (digested(exported["archive"]), exported["trainable"])
                 while len(self.archives) > ARCHIVES_KEPT:
                     self.archives.pop(next(iter(self.archives)))
-            payload = model_argument(*kept, buffers, sent)["$keras"]
-        return {"$keras": dict(payload, judged=True)}
+            payload = model_argument(*kept, buffers, sent)[transport.MODEL]
+        return {transport.MODEL: dict(payload, judged=True)}
 
     def import_returned(self, archive: bytes, embedded: list, originals) -> RemoteObject:
         """A model a learner's function returned, loaded in the judge; its argument layers are the check's own."""

@@ -105,23 +105,25 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine
     if isinstance(value, keras.Model):
         return model_argument(ARCHIVES.archive(value), transport.trainable_flags(value), buffers, sent)
     if isinstance(value, tf.data.Dataset):
-        return {"$dataset_handle": {"handle": handles.add(value), "cardinality": int(value.cardinality().numpy()),
-                                    "spec": transport.describe_spec(value.element_spec)}}
+        return {transport.DATASET_HANDLE: {"handle": handles.add(value),
+                                           "cardinality": int(value.cardinality().numpy()),
+                                           "spec": transport.describe_spec(value.element_spec)}}
     if isinstance(value, keras.callbacks.History):
-        return {"$history": transport.encode({"history": dict(value.history), "epoch": list(value.epoch)}, buffers)}
+        history = {"history": dict(value.history), "epoch": list(value.epoch)}
+        return {transport.HISTORY: transport.encode(history, buffers)}
     if isinstance(value, (tf.Tensor, tf.Variable)):
-        return {"$tensor": transport.encode(value.numpy(), buffers)}
+        return {transport.TENSOR: transport.encode(value.numpy(), buffers)}
     return None
 
 
 def model_argument(archive: bytes, flags: list, buffers: list[bytes], sent: set | None) -> dict:
     digest = archive_digest(archive)
     if sent is not None and digest in sent:
-        return {"$keras": {"digest": digest, "trainable": flags}}
+        return {transport.MODEL: {"digest": digest, "trainable": flags}}
     buffers.append(archive)
     if sent is not None:
         sent.add(digest)
-    return {"$keras": {"archive": len(buffers) - 1, "trainable": flags}}
+    return {transport.MODEL: {"archive": len(buffers) - 1, "trainable": flags}}
 
 
 class _Digested(bytes):
@@ -187,11 +189,11 @@ def decode_result(tree, buffers, originals: Originals, engine=None):
 
 def _decoders(originals: Originals, engine) -> dict:
     return {
-        "$argument": lambda payload, buffers: originals.get(payload),
-        "$keras": lambda payload, buffers: returned_model(payload, buffers, originals, engine),
-        "$history": lambda payload, buffers: _history(transport.decode(payload, buffers)),
-        "$dataset": lambda payload, buffers: recorded_dataset(payload, buffers),
-        "$figure": lambda payload, buffers: returned_figure(payload, buffers),
+        transport.ARGUMENT: lambda payload, buffers: originals.get(payload),
+        transport.MODEL: lambda payload, buffers: returned_model(payload, buffers, originals, engine),
+        transport.HISTORY: lambda payload, buffers: _history(transport.decode(payload, buffers)),
+        transport.DATASET: lambda payload, buffers: recorded_dataset(payload, buffers),
+        transport.FIGURE: lambda payload, buffers: returned_figure(payload, buffers),
     }
 
 
@@ -254,8 +256,8 @@ def apply_changes(changes, buffers, originals: Originals, function: str, engine=
     for reference, tree in changes:
         original = originals.get(reference)
         key = (str(reference[0]), reference[1])
-        if isinstance(tree, dict) and "$model_state" in tree:
-            state = transport.decode(tree["$model_state"], buffers)
+        if isinstance(tree, dict) and transport.MODEL_STATE in tree:
+            state = transport.decode(tree[transport.MODEL_STATE], buffers)
             if type(original) is RemoteObject:
                 engine.judge.ask("apply_state", original, state, function)
             else:

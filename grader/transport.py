@@ -64,6 +64,17 @@ class MessageTooLarge(ProtocolError):
 # --------------------------------------------------------------------------
 
 
+# The protocol's tags beyond plain data, declared once: ``{TAG: payload}`` in a tree, made by one side and read
+# by the other through ``decode``'s ``extensions`` (grep a name to find both ends).
+MODEL = "$keras"  # a Keras model: config and weights packed, a digest the other side keeps, or a recipe
+MODEL_STATE = "$model_state"  # what a call did to a model argument: trainable flags, compilation, weights changed
+ARGUMENT = "$argument"  # one of the call's own arguments, returned as it is (named, never sent back)
+DATASET = "$dataset"  # a dataset the learner's code returned: the passes the worker recorded
+DATASET_HANDLE = "$dataset_handle"  # a dataset the check passed: served by the grader, one batch at a time
+HISTORY = "$history"  # a keras.callbacks.History: its history dict and epochs
+FIGURE = "$figure"  # a Matplotlib figure: its description (grader/described.py)
+TENSOR = "$tensor"  # a TensorFlow tensor, as its NumPy array
+
 def send(sock, header: dict, buffers: list[bytes] = ()) -> None:
     """Sends one message: ``header`` (JSON-able) and its raw ``buffers``."""
     header = dict(header, buffers=[len(b) for b in buffers])
@@ -192,7 +203,7 @@ def decode(tree, buffers: list[bytes], extensions: dict | None = None, _depth: i
 
     Args:
         extensions: ``{tag: function(payload, buffers)}`` for tags beyond the
-            plain ones (``"$keras"``, ``"$figure"``, ...).
+            plain ones (``MODEL``, ``FIGURE``, ...: the tags above).
     Raises:
         ProtocolError: an unknown tag or a malformed tree.
     """

@@ -277,24 +277,25 @@ def encode_result(value, out: list[bytes], options: dict):
 def _encode_object(value, out, options):
     reference = ARGUMENT_IDS.get(id(value))
     if reference is not None:
-        return {"$argument": reference}
+        return {transport.ARGUMENT: reference}
     module = type(value).__module__ or ""
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         keras = sys.modules.get("keras")
         tf = sys.modules.get("tensorflow")
         if keras is not None and isinstance(value, keras.Model):
-            return {"$keras": encode_model(value, out)}
+            return {transport.MODEL: encode_model(value, out)}
         if tf is not None and isinstance(value, tf.data.Dataset):
-            return {"$dataset": record_dataset(value, out, options)}
+            return {transport.DATASET: record_dataset(value, out, options)}
         if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)) or (
                 keras is not None and isinstance(value, keras.Variable)):
             return transport.encode(keras.ops.convert_to_numpy(value) if keras else value.numpy(), out)
         if keras is not None and isinstance(value, keras.callbacks.History):
-            return {"$history": transport.encode({"history": dict(value.history), "epoch": list(value.epoch)}, out)}
+            history = {"history": dict(value.history), "epoch": list(value.epoch)}
+            return {transport.HISTORY: transport.encode(history, out)}
     if module.startswith("matplotlib"):
         figure_class = sys.modules["matplotlib.figure"].Figure
         if isinstance(value, figure_class):
-            return {"$figure": transport.encode(describe_figure(value), out)}
+            return {transport.FIGURE: transport.encode(describe_figure(value), out)}
     return None
 
 
@@ -505,7 +506,7 @@ def encode_changed(value, before, out):
         state, old = STATES_AFTER.pop(id(value), None) or model_state(value), before[1]
         weights_changed = state["weights"] != old["weights"]
         recompiled = state["compile"][0] != old["compile"][0]
-        return {"$model_state": transport.encode({
+        return {transport.MODEL_STATE: transport.encode({
             "recompiled": recompiled, "trainable": state["trainable"], "weights_changed": weights_changed,
             "compile_config": value.get_compile_config() if recompiled and value.compiled else None,
             "learning_rate": _learning_rate(value),
@@ -660,8 +661,8 @@ def decode_tensor(payload, buffers):
     return tf.constant(transport.decode(payload, buffers))
 
 
-DECODERS = {"$keras": decode_model, "$dataset_handle": decode_dataset, "$history": decode_history,
-            "$tensor": decode_tensor}
+DECODERS = {transport.MODEL: decode_model, transport.DATASET_HANDLE: decode_dataset,
+            transport.HISTORY: decode_history, transport.TENSOR: decode_tensor}
 
 
 if __name__ == "__main__":
