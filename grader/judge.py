@@ -24,8 +24,9 @@ included), or a class from outside Keras.
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
+
+import transport  # the runtime's, beside this file in the judge's folder
 
 HANDLE = "__judge_handle__"
 HANDLES: dict[int, object] = {}
@@ -240,9 +241,9 @@ def export(key, known=(), recipes=True):
     recipe = RECIPES.get(id(model))
     if recipes and recipe is not None and recipe["model"] is model and not getattr(model, "compiled", False):
         return {"recipe": {"path": recipe["path"], "args": recipe["args"], "kwargs": recipe["kwargs"],
-                           "seed": recipe["seed"], "weights": _transport().weights_digest(model.get_weights())},
+                           "seed": recipe["seed"], "weights": transport.weights_digest(model.get_weights())},
                 "trainable": trainable_flags(model)}
-    digest = fingerprint(model)
+    digest = transport.fingerprint(model)
     if digest in known:
         return {"fingerprint": digest}
     return {"archive": _archive(model), "trainable": trainable_flags(model), "fingerprint": digest}
@@ -251,7 +252,7 @@ def export(key, known=(), recipes=True):
 def apply_state(key, state, function):
     """Gives the check's model the trainable flags and compilation its copy in the learner's worker was left with."""
     model = _object(key)
-    if not _transport().set_trainable_flags(model, state.get("trainable") or []):
+    if not transport.set_trainable_flags(model, state.get("trainable") or []):
         raise JudgeVerdict(f"`{function}` changed the layers of the model it was given; it should only change "
                            "their settings.")
     compile_config, rate = state.get("compile_config"), state.get("learning_rate")
@@ -275,37 +276,11 @@ def apply_state(key, state, function):
 
 
 def all_layers(model) -> list:
-    return _transport().all_layers(model)
+    return transport.all_layers(model)
 
 
 def trainable_flags(model) -> list:
-    return _transport().trainable_flags(model)
-
-
-def fingerprint(model) -> str:
-    """A digest of all an archive holds: architecture (input shape included), weights, flags, compilation."""
-    import numpy as np
-
-    digest = hashlib.blake2b(digest_size=16)
-    try:
-        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
-    except Exception:  # noqa: BLE001 - a model without a config: its class and layers stand for it
-        digest.update(repr([type(model), [type(layer) for layer in all_layers(model)]]).encode())
-    for weight in model.get_weights():
-        digest.update(str(weight.shape).encode())
-        digest.update(np.ascontiguousarray(weight).tobytes())
-    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
-    digest.update(json.dumps([trainable_flags(model), compile_config, model.name], default=str).encode())
-    return digest.hexdigest()
-
-
-def _transport():
-    """The runtime's ``transport`` (beside this file in a worker), or the grader's own."""
-    try:
-        import transport
-    except ImportError:
-        from grader import transport
-    return transport
+    return transport.trainable_flags(model)
 
 
 def _archive(model) -> bytes:
@@ -313,7 +288,7 @@ def _archive(model) -> bytes:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _transport().pack_model(model)
+        return transport.pack_model(model)
 
 
 def _load(raw: bytes, check: bool):
@@ -321,7 +296,6 @@ def _load(raw: bytes, check: bool):
 
     import keras
 
-    transport = _transport()
     try:
         config = transport.model_config(raw)["config"]
     except transport.ProtocolError as error:
@@ -492,7 +466,7 @@ def _expect_same_digest(digest: str, copy, original) -> None:
     shapes = [tuple(w.shape) for w in copy.weights] == [tuple(w.shape) for w in original.weights]
     if type(copy) is not type(original) or not shapes:
         _other_weights(original, "its kind or the shapes of its weight tensors differ")
-    if _transport().weights_digest(original.get_weights()) != digest:
+    if transport.weights_digest(original.get_weights()) != digest:
         _other_weights(original, "its weight tensors differ")
 
 

@@ -20,6 +20,7 @@ before they are imported).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -576,3 +577,20 @@ def set_trainable_flags(model, flags: list) -> bool:
     for layer, flag in zip(layers, flags[:-1]):
         layer.trainable = bool(flag)
     return True
+
+
+def fingerprint(model) -> str:
+    """A digest of all an archive holds: architecture (input shape included), weights, flags, compilation."""
+    import numpy as np
+
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        digest.update(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    except Exception:  # noqa: BLE001 - a model without a config: its class and layers stand for it
+        digest.update(repr([type(model), [type(layer) for layer in all_layers(model)]]).encode())
+    for weight in model.get_weights():
+        digest.update(str(weight.shape).encode())
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    digest.update(json.dumps([trainable_flags(model), compile_config, model.name], default=str).encode())
+    return digest.hexdigest()

@@ -7,6 +7,8 @@ import json
 import pathlib
 import pickle
 import socket
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -187,9 +189,14 @@ def _judge_module():
 
     from grader import objects
 
-    spec = importlib.util.spec_from_file_location("judge", pathlib.Path(objects.__file__).parent / "judge.py")
+    runtime = pathlib.Path(objects.__file__).parent
+    spec = importlib.util.spec_from_file_location("judge", runtime / "judge.py")
     judge = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(judge)
+    sys.path.insert(0, str(runtime))  # its `import transport` finds the runtime's, as in the judge's folder
+    try:
+        spec.loader.exec_module(judge)
+    finally:
+        sys.path.pop(0)
     return judge
 
 
@@ -334,3 +341,35 @@ def test_a_model_naming_a_keras_function_that_is_no_activation_is_refused_unload
     honest = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation=keras.activations.relu)])
     honest.compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.binary_accuracy])
     assert judge.HANDLE in judge.import_returned(judge._archive(honest))
+
+
+def test_the_runtime_copied_into_workers_imports_nothing_else_of_the_grader(tmp_path):
+    """``engine.RUNTIME_FILES`` (worker, transport, fence, zygote, judge) import each other and libraries only.
+
+    They are copied into every worker's folder, and a worker's fence hides the project from it: an import of
+    another grader module would work in a test run from the repository and fail in a fenced worker. Each file
+    is imported from such a copy in a fresh interpreter where ``grader`` cannot be imported at all.
+    """
+    import ast
+
+    from grader import engine
+
+    runtime = {name.removesuffix(".py") for name in engine.RUNTIME_FILES}
+    for name in engine.RUNTIME_FILES:
+        tree = ast.parse((engine.PACKAGE / name).read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+        assert "grader" not in imported and "checks" not in imported, f"grader/{name} imports {imported}"
+        assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree)), name
+    copy = tmp_path / "runtime"
+    copy.mkdir()
+    for name in engine.RUNTIME_FILES:
+        (copy / name).write_bytes((engine.PACKAGE / name).read_bytes())
+    code = ("import sys; sys.modules['grader'] = None; sys.modules['checks'] = None; "  # any import of them fails
+            f"sys.path.insert(0, {str(copy)!r}); "
+            f"import {', '.join(sorted(runtime))}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grader', 'checks') and sys.modules[m]))")
+    run = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr[-3000:]
