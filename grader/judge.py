@@ -242,11 +242,11 @@ def export(key, known=(), recipes=True):
     if recipes and recipe is not None and recipe["model"] is model and not getattr(model, "compiled", False):
         return {"recipe": {"path": recipe["path"], "args": recipe["args"], "kwargs": recipe["kwargs"],
                            "seed": recipe["seed"], "weights": transport.weights_digest(model.get_weights())},
-                "trainable": trainable_flags(model)}
+                "trainable": transport.trainable_flags(model)}
     digest = transport.fingerprint(model)
     if digest in known:
         return {"fingerprint": digest}
-    return {"archive": _archive(model), "trainable": trainable_flags(model), "fingerprint": digest}
+    return {"archive": _archive(model), "trainable": transport.trainable_flags(model), "fingerprint": digest}
 
 
 def apply_state(key, state, function):
@@ -273,14 +273,6 @@ def apply_state(key, state, function):
 # --------------------------------------------------------------------------
 # Models as bytes ("archives": packed by transport.pack_model)
 # --------------------------------------------------------------------------
-
-
-def all_layers(model) -> list:
-    return transport.all_layers(model)
-
-
-def trainable_flags(model) -> list:
-    return transport.trainable_flags(model)
 
 
 def _archive(model) -> bytes:
