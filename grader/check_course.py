@@ -22,7 +22,7 @@ not ship (solutions, tests, notebook) are checked where they exist.
 from __future__ import annotations
 
 import ast
-import importlib
+import importlib.util
 import json
 import sys
 from dataclasses import dataclass, field
@@ -224,15 +224,18 @@ def _check_mutants(root: Path, exercises: tuple[str, ...], checks_of: dict[str, 
 
 
 def _load_mutants(root: Path, exercise: str) -> list:
-    """``MUTANTS`` of ``tests/mutants/EXERCISE.py`` under ``root`` (imported: mutants are built in code)."""
-    module_name = f"tests.mutants.{exercise}"
-    loaded = sys.modules.get(module_name)
-    if loaded is not None and Path(loaded.__file__ or "").resolve() != (root / "tests" / "mutants" /
-                                                                          f"{exercise}.py").resolve():
-        raise ImportError(f"another course's {module_name} is imported already")
+    """``MUTANTS`` of ``tests/mutants/EXERCISE.py`` under ``root`` (run: mutants are built in code).
+
+    The file runs under a name of its own, so that a process that imported another course's
+    ``tests.mutants`` (a test run) reads this course's file all the same.
+    """
     if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return list(importlib.import_module(module_name).MUTANTS)
+        sys.path.append(str(root))  # for its `from tests.mutants import Mutant`, where tests/ is not importable yet
+    spec = importlib.util.spec_from_file_location(f"_course_mutants_{exercise}",
+                                                  root / "tests" / "mutants" / f"{exercise}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.MUTANTS)
 
 
 def _check_alternatives(root: Path, tasks_of: dict[str, tuple[str, ...]], report: CourseReport) -> None:

@@ -44,6 +44,9 @@ def test_this_course_agrees_with_itself():
 
 
 def test_each_disagreement_is_named_with_its_file(tmp_path):
+    from tests.mutants import all_mutants
+
+    all_mutants()  # as in a test run that graded them: this checkout's tests.mutants.* are imported
     course = copy_of_the_course(tmp_path / "course")
     assert not check_course(course).problems, "the copy should agree before it is edited"
     edit(course / "solutions" / "conv.py", "def conv2d(", "def convolve2d(")  # a function renamed in one place
