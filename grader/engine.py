@@ -343,25 +343,7 @@ class Engine:
         An orphan comes back to this process only where it is a subreaper (Linux); elsewhere a process
         whose worker has ended is out of its reach once that worker is gone.
         """
-        import psutil
-
-        live = {w.process.pid for w in self.workers.values() if w.alive()}
-        try:
-            below = psutil.Process().children(recursive=True)
-        except psutil.Error:
-            return
-        spared = set(live)
-        for pid in live:
-            try:
-                spared.update(child.pid for child in psutil.Process(pid).children(recursive=True))
-            except psutil.Error:
-                pass
-        for process in below:
-            if process.pid not in spared:
-                try:
-                    process.kill()
-                except psutil.Error:
-                    pass
+        kill_descendants(os.getpid(), spare={w.process.pid for w in self.workers.values() if w.alive()})
 
     def read_dirs(self, blocked_packages) -> tuple[list[str], list[str]]:
         """What a worker may read: Python and its packages (less ``blocked_packages``), never the project."""
@@ -1099,19 +1081,26 @@ def _descendants(table, ancestor: int) -> list[int]:
     return found
 
 
-def kill_descendants(pid: int) -> None:
-    """Kills every process below ``pid`` (psutil: on every OS)."""
+def kill_descendants(pid: int, spare: set[int] | None = None) -> None:
+    """Kills every process below ``pid`` (psutil: on every OS), but those of ``spare`` and the processes below them."""
     import psutil
 
-    try:
-        below = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return
-    for process in below:
+    def below(parent: int) -> list:
         try:
-            process.kill()
+            return psutil.Process(parent).children(recursive=True)
         except psutil.Error:
-            pass
+            return []
+
+    doomed = below(pid)
+    spared = set(spare or ())
+    for kept in spare or ():
+        spared.update(child.pid for child in below(kept))
+    for process in doomed:
+        if process.pid not in spared:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
 
 
 def _kill(pid: int) -> None:

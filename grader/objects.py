@@ -109,8 +109,7 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine
                                            "cardinality": int(value.cardinality().numpy()),
                                            "spec": transport.describe_spec(value.element_spec)}}
     if isinstance(value, keras.callbacks.History):
-        history = {"history": dict(value.history), "epoch": list(value.epoch)}
-        return {transport.HISTORY: transport.encode(history, buffers)}
+        return {transport.HISTORY: transport.encode(transport.history_record(value), buffers)}
     if isinstance(value, (tf.Tensor, tf.Variable)):
         return {transport.TENSOR: transport.encode(value.numpy(), buffers)}
     return None

@@ -145,6 +145,11 @@ class Gradebook:
             return float(self.expected_max_score or 0.0)
         return math.fsum(c.points for c in self.checks.values())
 
+    def points_of(self, exercise: str) -> tuple[float, float]:
+        """(points earned, points available) over the exercise's registered checks."""
+        checks = self.of(exercise)
+        return math.fsum(c.score for c in checks), math.fsum(c.points for c in checks)
+
     def exercise_number(self, exercise: str) -> int:
         return EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0
 
@@ -157,7 +162,7 @@ class Gradebook:
             passed = sum(c.status == "passed" for c in checks)
             not_started = sum(c.status == "not started" for c in checks)
             failed = len(checks) - passed - not_started
-            got, best = sum(c.score for c in checks), sum(c.points for c in checks)
+            got, best = self.points_of(exercise)
             label = f"{self.exercise_number(exercise)}. {exercise}"
             lines.append(f"{label:<14}{passed:>8}{failed:>8}{not_started:>13}{_points(got, best):>14}")
         lines.append("-" * len(header))
@@ -255,8 +260,7 @@ class Gradebook:
             tests.append({"name": "grading run", "number": "0", "score": 0.0, "max_score": 0.0,
                           "status": "failed", "output": crash, "visibility": "visible"})
         extra: dict = {
-            "exercises": {exercise: [math.fsum(c.score for c in self.of(exercise)),
-                                     math.fsum(c.points for c in self.of(exercise))] for exercise in self.exercises()},
+            "exercises": {exercise: list(self.points_of(exercise)) for exercise in self.exercises()},
             "next_steps": self.next_step_lines() if self.checks and not placeholder else [],
         }
         if self.fence is not None:
@@ -321,8 +325,9 @@ class Gradebook:
         if exercise is None:
             score, max_score = self.score, self.max_score
         else:
-            score = math.fsum(c.score for c in checks)
-            max_score = math.fsum(c.points for c in checks) if checks else self.expected_points.get(exercise, 0.0)
+            score, max_score = self.points_of(exercise)
+            if not checks:
+                max_score = self.expected_points.get(exercise, 0.0)
         return {
             "version": 3,
             "status": status,

@@ -430,6 +430,11 @@ def model_config(raw: bytes) -> dict:
     return header
 
 
+def history_record(history) -> dict:
+    """A ``keras.callbacks.History`` as plain data: its ``history`` dict and its epochs."""
+    return {"history": dict(history.history), "epoch": list(history.epoch)}
+
+
 def fresh_graph(model):
     """A loaded Sequential whose layers' ``.output`` belong to its current graph.
 

@@ -290,8 +290,7 @@ def _encode_object(value, out, options):
                 keras is not None and isinstance(value, keras.Variable)):
             return transport.encode(keras.ops.convert_to_numpy(value) if keras else value.numpy(), out)
         if keras is not None and isinstance(value, keras.callbacks.History):
-            history = {"history": dict(value.history), "epoch": list(value.epoch)}
-            return {transport.HISTORY: transport.encode(history, out)}
+            return {transport.HISTORY: transport.encode(transport.history_record(value), out)}
     if module.startswith("matplotlib"):
         figure_class = sys.modules["matplotlib.figure"].Figure
         if isinstance(value, figure_class):
