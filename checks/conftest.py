@@ -1,3 +1,3 @@
-"""Loads the grading plugin (``grader/plugin.py``) for the checks in this folder."""
+"""Loads the grading plugin (``grader/engine/plugin.py``) for the checks in this folder."""
 
-from grader.plugin import *  # noqa: F401,F403 - pytest finds the plugin's hooks and fixtures here
+from grader.engine.plugin import *  # noqa: F401,F403 - pytest finds the plugin's hooks and fixtures here

@@ -1,7 +1,7 @@
 """What the graded checks share: failing with a message written for the learner.
 
 Check modules never import an exercise. They take the ``exercise`` fixture
-(``grader/plugin.py``): the module under test, running in a worker process,
+(``grader/engine/plugin.py``): the module under test, running in a worker process,
 whose calls come back as plain values or as the exception the learner's code
 raised. A stub's ``NotImplementedError`` reads "not started"; what the code
 does to its own process (exits, crashes, endless loops) costs only the checks
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.course import SECRET_SEED
-from grader.verdicts import CheckFailure, GradingInterrupt, describe_student_error
+from grader.engine.verdicts import CheckFailure, GradingInterrupt, describe_student_error
 
 
 # --------------------------------------------------------------------------

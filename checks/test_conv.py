@@ -14,8 +14,8 @@ from checks.harness import (
     expect_raises,
     expect_unmodified,
 )
-from grader.engine import imported_modules
-from grader.verdicts import describe_student_error
+from grader.engine.verdicts import describe_student_error
+from grader.engine.workers import imported_modules
 
 TASKS = ("conv_output_length", "extract_patches", "conv2d", "max_pool2d")
 HINT = (

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.harness import CheckFailure, expect, expect_raises
-from grader.described import DrawnFigure
+from grader.engine.described import DrawnFigure
 
 TASKS = ("smooth_curve", "plot_history")
 HINT = (

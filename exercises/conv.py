@@ -1,7 +1,7 @@
-# stub fingerprint: b7608751edbd812b
+# stub fingerprint: 3bca33558af56d99
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_conv.py
-# (Generated from solutions/conv.py by `python -m grader.stubgen`.)
+# (Generated from solutions/conv.py by `python -m grader stubgen`.)
 """Exercise 1: convolution and max-pooling in NumPy.
 
 A convnet's two basic layers, written with NumPy alone so that nothing is

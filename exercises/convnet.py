@@ -1,7 +1,7 @@
-# stub fingerprint: 1c677e2dca478b65
+# stub fingerprint: 987e1db9e4b752d8
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_convnet.py
-# (Generated from solutions/convnet.py by `python -m grader.stubgen`.)
+# (Generated from solutions/convnet.py by `python -m grader stubgen`.)
 """Exercise 4: cats vs dogs with a convnet trained from scratch.
 
 With 2,000 training pictures a convnet overfits within a few epochs: training

@@ -1,7 +1,7 @@
-# stub fingerprint: 275f52472011c676
+# stub fingerprint: e1f960f86e3280cd
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_curves.py
-# (Generated from solutions/curves.py by `python -m grader.stubgen`.)
+# (Generated from solutions/curves.py by `python -m grader stubgen`.)
 """Exercise 6: reading training curves.
 
 Every training run in this course ends with the same two pictures: accuracy

@@ -1,7 +1,7 @@
-# stub fingerprint: 409d779ec10eb035
+# stub fingerprint: 698ffac890f80ecb
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_dataset.py
-# (Generated from solutions/dataset.py by `python -m grader.stubgen`.)
+# (Generated from solutions/dataset.py by `python -m grader stubgen`.)
 """Exercise 3: a small cats-vs-dogs dataset, split into train, validation and test.
 
 The chapter trains a convnet from scratch on only 2,000 pictures, to show how

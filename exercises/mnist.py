@@ -1,7 +1,7 @@
-# stub fingerprint: c1b4045ac74efe6a
+# stub fingerprint: 916f1f7020a03eb8
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_mnist.py
-# (Generated from solutions/mnist.py by `python -m grader.stubgen`.)
+# (Generated from solutions/mnist.py by `python -m grader stubgen`.)
 """Exercise 2: your first convnet, on MNIST digits.
 
 A small stack of ``Conv2D`` and ``MaxPooling2D`` layers, then a densely

@@ -1,7 +1,7 @@
-# stub fingerprint: 68ddded764cd670a
+# stub fingerprint: 74b8f30347096f29
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_transfer.py
-# (Generated from solutions/transfer.py by `python -m grader.stubgen`.)
+# (Generated from solutions/transfer.py by `python -m grader stubgen`.)
 """Exercise 5: reusing a pretrained convolutional base.
 
 With a few hundred or a few thousand images, a convnet trained from scratch

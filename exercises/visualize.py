@@ -1,7 +1,7 @@
-# stub fingerprint: 83219ac7fd241ad7
+# stub fingerprint: ab7f4d382ef372c3
 # Exercise file: write your code where it says NotImplementedError, then run
 #   pytest checks/test_visualize.py
-# (Generated from solutions/visualize.py by `python -m grader.stubgen`.)
+# (Generated from solutions/visualize.py by `python -m grader stubgen`.)
 """Exercise 7: seeing what a convnet learned.
 
 Convnets are often called black boxes, but what they learn is made of

@@ -208,7 +208,7 @@ class Gradebook:
 
         The exercise's own hint (``HINT`` in its checks file) when the task has no ladder.
         """
-        from grader.learner import task_ladder
+        from grader.learner.state import task_ladder
 
         ladder = task_ladder(exercise, task)
         return ladder[0] if ladder else self.hints.get(exercise, "")
@@ -535,7 +535,7 @@ def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_p
 
 
 def fence_held(report: dict | None) -> dict | None:
-    """What held around a worker, from its fence report (``grader/fence.py``), in a few plain fields.
+    """What held around a worker, from its fence report (``grader/remote/fence.py``), in a few plain fields.
 
     The report comes from the worker after the learner's module was imported there: its text is cut
     and stripped of control characters, and at most ``FENCE_PROBLEMS`` problems are kept.

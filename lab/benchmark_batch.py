@@ -26,9 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from grader.batch import RunnerProcess
 from grader.course import EXERCISES, ROOT
-from grader.engine import descendants_of
+from grader.engine.workers import descendants_of
+from grader.runner.client import RunnerProcess
 
 
 def build_batch(folder: Path, count: int) -> None:

@@ -30,7 +30,7 @@ class GradingRun:
         return {t["name"]: t["message"] or "" for t in self.classroom["tests"]}
 
 
-_warm_runner = []  # one grading runner (grader/runner.py) for the whole test session
+_warm_runner = []  # one grading runner (grader/runner/server.py) for the whole test session
 
 def run_checks(target, tmp_path: Path, *args: str, timeout: float = 900, cli: bool = False) -> GradingRun:
     """Grades ``target`` with the checks and returns what the run printed and wrote.
@@ -48,7 +48,7 @@ def run_checks(target, tmp_path: Path, *args: str, timeout: float = 900, cli: bo
     job = None if cli else _job_for(target, args)
     if job is None:
         return _run_checks_cli(target, tmp_path, *args, timeout=timeout)
-    from grader.batch import RunnerProcess
+    from grader.runner.client import RunnerProcess
 
     if not _warm_runner:
         _warm_runner.append(RunnerProcess())

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "grader")]  # a copy of fence.py beside this file, or the project's
+sys.path[:0] = [str(HERE), str(HERE.parent / "grader" / "remote")]  # a copy of fence.py beside this file, or the project's
 import fence  # noqa: E402 - the fence's own seccomp and capability helpers
 
 SYSTEM_CALLS = {  # the numbers of the unified tables (include/uapi/asm-generic/unistd.h, arch/x86/.../syscall_64.tbl)

@@ -6,7 +6,7 @@ hang or crash the grader, outlive the run, or reach outside its worker
 it is built on, the most points it may earn (what the same submission
 earns without its attack) and the extra files its submission folder or zip
 holds. Every attack is graded as the batch grader grades a submission
-(``grader.batch`` takes it apart; a warm runner, ``grader/runner.py``,
+(``grader.instructor.batch`` takes it apart; a warm runner, ``grader/runner/server.py``,
 grades it with the instructor's checks, one submission after another in the
 same process, as in ``python -m grader grade ... --out DIR``), and the tests
 then check that
@@ -51,7 +51,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import BatchOptions, RunnerProcess, job_for, take_apart
+from grader.instructor.batch import BatchOptions, job_for, take_apart
+from grader.runner.client import RunnerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACK_DIR = ROOT / "tests" / "attacks"
@@ -565,8 +566,8 @@ def stray_files(folder: Path, tmp: Path) -> list[str]:
 def grade(attack: Attack, folder: Path, runners: "queue.Queue[RunnerProcess]") -> Run:
     """Grades one attack as the batch grader does, then looks for what it left behind.
 
-    The submission is taken apart by ``grader.batch`` and graded by one of
-    the session's warm runners (``grader/runner.py``), in a temporary folder
+    The submission is taken apart by ``grader.instructor.batch`` and graded by one of
+    the session's warm runners (``grader/runner/server.py``), in a temporary folder
     of its own.
     """
     folder.mkdir(parents=True)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.check_course import check_course
+from grader.instructor.check_course import check_course
 from tests.conftest import ROOT
 
 PARTS = ("grader/course.py", "checks", "solutions", "exercises", "tests/__init__.py", "tests/mutants",
@@ -60,7 +60,7 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
     shown = run.stdout
     for expected in (
         "solutions/conv.py: no function 'conv2d', a task of checks/test_conv.py",
-        "exercises/conv.py: differs from what `python -m grader.stubgen conv` makes of solutions/conv.py",
+        "exercises/conv.py: differs from what `python -m grader stubgen conv` makes of solutions/conv.py",
         "checks/hints.py: a hint for curves.smooth, which is not a task of checks/test_curves.py",
         "checks/test_extra.py: no exercise 'extra' in grader/course.py EXERCISES",
         "which checks/test_mnist.py does not have",

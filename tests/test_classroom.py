@@ -22,7 +22,7 @@ from tests.conftest import COURSE_MAX, EXERCISE_MAX, ROOT
 from tests.test_release import clean_environment
 from tests.test_result_formats import book_with_checks, exercism_problems, finish
 
-WORKFLOW = ROOT / "grader" / "autograder" / "classroom.yml"
+WORKFLOW = ROOT / "grader" / "instructor" / "autograder" / "classroom.yml"
 GRADING_STEP = "convnets"  # the grading step's id
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 OUTPUT_LIMIT = 64 * 1024  # characters of one runner's base64: half of Linux's 128 KiB for one environment string

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import dask_failure
-from grader.engine import descendants_of
+from grader.engine.workers import descendants_of
+from grader.instructor.batch import dask_failure
 from tests.conftest import EXERCISE_MAX, ROOT
 from tests.test_release import clean_environment, fresh_environment
 

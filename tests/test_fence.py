@@ -1,4 +1,4 @@
-"""Tests of grader/fence.py: each fence is applied in a fresh ``python -I`` child.
+"""Tests of grader/remote/fence.py: each fence is applied in a fresh ``python -I`` child.
 
 The child loads fence.py by path (as the worker does), applies a FenceSpec,
 runs a small body and prints one ``RESULT {json}`` line; the parent checks it.
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FENCE_PATH = ROOT / "grader" / "fence.py"
+FENCE_PATH = ROOT / "grader" / "remote" / "fence.py"
 MiB = 1 << 20
 
 
@@ -982,8 +982,10 @@ def test_non_linux_degrades_without_crashing(dirs):
     assert json.loads(json.dumps(report)) == report
 
 
-def test_probe_script_prints_its_findings():
-    done = subprocess.run([sys.executable, "-I", str(FENCE_PATH)], capture_output=True, text=True, timeout=60)
+def test_probe_command_prints_its_findings():
+    """``python -m grader fence``, as Gradescope's setup.sh runs it: one JSON line of what held."""
+    done = subprocess.run([sys.executable, "-m", "grader", "fence"], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert "report" in found and "checks" in found, found

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grader.stubgen import make_stub
+from grader.instructor.stubgen import make_stub
 from tests.conftest import ROOT
 
 CURVE_FILES = ["curves_from_scratch.png", "curves_from_scratch_smoothed.png",

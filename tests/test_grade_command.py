@@ -163,8 +163,8 @@ def test_reference_keeps_full_marks_under_a_secret_seed(tmp_path, seed):
 
 def test_what_held_around_the_code_is_in_the_results_and_shown_on_request(tmp_path):
     """``--show-fence`` prints the fence's line under the table; results.json's ``extra_data`` always has it."""
-    from grader import fence
-    from grader.engine import DEFAULT_WORKER_MEMORY_GB
+    from grader.engine.workers import DEFAULT_WORKER_MEMORY_GB
+    from grader.remote import fence
     from grader.results import fence_line
 
     submission = tmp_path / "student"
@@ -207,7 +207,7 @@ def without_landlock(*arguments):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
 def test_require_fence_grades_zero_with_the_reason_where_the_fence_does_not_hold(tmp_path):
     """``--require-fence`` where Landlock is missing: nothing of the submission runs, 0 points, and why."""
-    from grader import fence
+    from grader.remote import fence
 
     submission = tmp_path / "student"
     submission.mkdir()

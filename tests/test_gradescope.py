@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import stubgen
+from grader.instructor import stubgen
 from tests.conftest import ROOT
 
 try:
@@ -98,7 +98,7 @@ def test_zip_holds_the_course_without_solutions_tests_or_stubs(autograder_zip):
         options = zipped.read("grade-options").decode()
     names = set(entries)
     assert {"setup.sh", "run_autograder", "grade-options", "pyproject.toml", "README.md"} <= names
-    assert "checks/test_conv.py" in names and "grader/plugin.py" in names and "data/mnist_5k.npz" in names
+    assert "checks/test_conv.py" in names and "grader/engine/plugin.py" in names and "data/mnist_5k.npz" in names
     for forbidden in ("solutions/", "tests/", "exercises/", "lab/", ".ci/", "data/convert.py"):
         assert not [name for name in names if name.startswith(forbidden)], forbidden
     for script in ("setup.sh", "run_autograder"):
@@ -122,12 +122,12 @@ def test_zip_never_overwrites_and_keeps_a_secret_seed_private(autograder_zip, tm
         assert zipped.read("grading-seed") == b"course-2026-secret\n"
         assert stat.S_IMODE(zipped.getinfo("grading-seed").external_attr >> 16) == 0o600
         assert zipped.read("grade-options") == b"--check-timeout\n90\n--run-timeout\n600\n"
-    assert "--grading-seed-file" in (ROOT / "grader" / "autograder" / "run_autograder").read_text()
+    assert "--grading-seed-file" in (ROOT / "grader" / "instructor" / "autograder" / "run_autograder").read_text()
 
 
 def test_setup_script_is_valid_bash_and_checks_every_dependency():
-    setup = ROOT / "grader" / "autograder" / "setup.sh"
-    for script in (setup, ROOT / "grader" / "autograder" / "run_autograder"):
+    setup = ROOT / "grader" / "instructor" / "autograder" / "setup.sh"
+    for script in (setup, ROOT / "grader" / "instructor" / "autograder" / "run_autograder"):
         syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert syntax.returncode == 0, syntax.stderr
     text = setup.read_text()
@@ -188,7 +188,7 @@ def test_stubs_in_a_hostile_repository_earn_nothing(autograder_zip, tmp_path):
 def test_results_are_written_when_grading_cannot_start(autograder_zip, tmp_path):
     """A broken grader (here: its plugin raises on import) still leaves a zero that says so, never a stale grade."""
     lay_out(autograder_zip, tmp_path, {"conv.py": REFERENCE})
-    (tmp_path / "source" / "grader" / "plugin.py").write_text("raise RuntimeError('the plugin is broken')\n")
+    (tmp_path / "source" / "grader" / "engine" / "plugin.py").write_text("raise RuntimeError('the plugin is broken')\n")
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "results.json").write_text('{"score": 25.0}')  # a previous run's grade must not stand
     run, results = run_autograder(tmp_path)
@@ -212,7 +212,7 @@ def test_results_are_written_for_a_submission_that_cannot_be_read(autograder_zip
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock and seccomp are Linux's")
 def test_a_zip_built_to_require_the_fence_grades_zero_with_the_reason_where_it_does_not_hold(tmp_path):
     """``--require-fence``: on a machine without Landlock the reference earns 0 and results.json says why."""
-    from grader import fence
+    from grader.remote import fence
 
     strict = tmp_path / "strict.zip"
     built = subprocess.run([sys.executable, "-m", "grader", "gradescope", str(strict), "--exercise", "conv",

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from grader import stubgen
+from grader.instructor import stubgen
 from tests.conftest import COURSE_MAX, EXERCISE_MAX, ROOT, GradingRun, grader_command
 
 def graded(course_gradebook, identifier: str) -> GradingRun:

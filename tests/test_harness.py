@@ -223,8 +223,8 @@ def test_worker_without_its_read_only_mount_imports_nothing(tmp_path, monkeypatc
     The fence is made to miss it (the project path it should mount does not exist); the learner's module
     would leave a file at import. It is retried, then the exercise's checks fail with a message.
     """
-    from grader import engine as engine_module
-    from grader.verdicts import ExerciseImportError
+    from grader.engine import workers as engine_module
+    from grader.engine.verdicts import ExerciseImportError
 
     monkeypatch.setattr(engine_module.Engine, "namespaces_available", {"network": True, "mounts": True})
     monkeypatch.setattr(engine_module, "ROOT", tmp_path / "no-such-project")

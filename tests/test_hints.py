@@ -2,7 +2,7 @@
 
 Fast: the checks modules' ``TASKS`` are read with ``ast`` (importing the
 modules would import Keras), and the solutions' marked blocks come from
-``grader.release``, the same reading the release's leak check makes.
+``grader.instructor.release``, the same reading the release's leak check makes.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import ast
 import pytest
 
 from checks.hints import HINTS
-from grader import release
 from grader.course import EXERCISES, ROOT
+from grader.instructor import release
 
 HINTS_FILE = ROOT / "checks" / "hints.py"
 MAX_LINE = 100

@@ -26,7 +26,7 @@ CURVES = (ROOT / "solutions" / "curves.py").read_text()
 TRANSFER_STUB = (ROOT / "exercises" / "transfer.py").read_text()
 
 # Rewrites the config of every model the worker sends, as Keras serialised it (the worker's modules are in its
-# sys.modules): in the packed form of grader/transport.py (``pack_model``), or in a .keras zip.
+# sys.modules): in the packed form of grader/remote/transport.py (``pack_model``), or in a .keras zip.
 ARCHIVE_HOOK = '''
 
 import io as _io

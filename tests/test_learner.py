@@ -15,7 +15,7 @@ import pytest
 
 from checks.hints import HINTS
 from grader.course import EXERCISES
-from grader.stubgen import make_stub
+from grader.instructor.stubgen import make_stub
 from tests.conftest import COURSE_MAX, EXERCISE_MAX
 from tests.mutants.conv import MUTANTS as CONV_MUTANTS
 from tests.mutants.curves import MUTANTS as CURVES_MUTANTS
@@ -75,7 +75,7 @@ def passed_state(checkout: Path, exercises) -> None:
     check lists come from the checks files, as the plugin registers them.
     """
     from grader.course import course_fingerprint
-    from grader.learner import Checkout, declared_checks, source_digest
+    from grader.learner.state import Checkout, declared_checks, source_digest
 
     book = Checkout.open(checkout)
     for exercise in exercises:
@@ -255,7 +255,7 @@ def test_list_hint_and_reset(checkout):
 
 def test_untouched_stubs_need_no_grading():
     """An untouched stub's result is made without a runner, and reads as the plugin's would (nothing graded)."""
-    from grader.learner import Checkout, LearnerGrader
+    from grader.learner.state import Checkout, LearnerGrader
 
     checkout = Checkout(ROOT / "exercises", {"version": 1, "results": {}, "hint_steps": {}})
     known = LearnerGrader(checkout).known()
@@ -310,7 +310,7 @@ def test_pytest_checks_agrees_with_its_score_table(checkout, tmp_path):
     assert summary_counts(calm.stdout) == counts, calm.stdout[-600:]  # no warnings counted either
     assert f"\nHint: {HINTS['conv']['conv_output_length'][0]}\n" in calm.stdout  # the failing task's first hint
 
-    from grader.learner import Checkout
+    from grader.learner.state import Checkout
 
     graded = json.loads(classroom.read_text())["tests"]
     book = Checkout.open(checkout)
@@ -325,7 +325,7 @@ def test_pytest_checks_agrees_with_its_score_table(checkout, tmp_path):
 
 
 def test_watch_screen_lines_break_between_words():
-    from grader.loop import wrapped
+    from grader.learner.watch import wrapped
 
     message = "  not started: `conv_output_length` in exercises/conv.py still raises NotImplementedError."
     lines = wrapped(["short", message], 40)
@@ -339,7 +339,7 @@ def test_watch_screen_lines_break_between_words():
 
 def test_function_digests_follow_what_each_function_uses():
     """A function's digest changes with its own code, the functions it calls and the module's other statements."""
-    from grader.learner import function_digests
+    from grader.learner.state import function_digests
 
     module = ("import numpy as np\nSIZE = 3\n\n\ndef helper(x):\n    return x + 1\n\n\n"
               "def uses_helper(x):\n    return helper(x) * SIZE\n\n\ndef alone(x):\n    # a note\n    return x\n")
@@ -377,7 +377,7 @@ def test_function_digests_follow_what_each_function_uses():
 def test_a_function_reached_without_its_name_changes_its_callers_digest(reach):
     """A table, a decorator, a class or an import of the module itself can reach ``helper`` for ``caller``
     (found by the red team: the watch kept a stale pass). Such a change re-grades ``caller``'s checks."""
-    from grader.learner import function_digests
+    from grader.learner.state import function_digests
 
     module = "def helper(x):\n    return x + 1\n\n\n" + reach
     before = function_digests(module.encode(), "mine")["caller"]
@@ -386,7 +386,7 @@ def test_a_function_reached_without_its_name_changes_its_callers_digest(reach):
 
 def test_a_check_that_reads_the_text_runs_again_after_any_change():
     """``exercise.source()`` (the NumPy-only check) records the text itself among what the check used."""
-    from grader.learner import checks_to_run, function_digests
+    from grader.learner.state import checks_to_run, function_digests
 
     module = b"import numpy as np\n\n\ndef helper(x):\n    return x\n"
     entry = {"course": "c", "functions": function_digests(module, "conv"),
@@ -398,7 +398,7 @@ def test_a_check_that_reads_the_text_runs_again_after_any_change():
 
 def test_grading_again_by_hand_runs_every_check(checkout):
     """The watch's ``r`` (Checkout.forget_checks): the next grade runs every check, not only a save's."""
-    from grader.learner import Checkout, checks_to_run, function_digests
+    from grader.learner.state import Checkout, checks_to_run, function_digests
 
     book = Checkout.open(checkout)
     module = b"def helper(x):\n    return x\n"
@@ -411,7 +411,7 @@ def test_grading_again_by_hand_runs_every_check(checkout):
 
 def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):
     """After a save that changes one function, only the checks that use it run; the result is a full grade's."""
-    from grader.learner import Checkout, LearnerGrader
+    from grader.learner.state import Checkout, LearnerGrader
 
     solution = (ROOT / "solutions" / "conv.py").read_text()
     correct = learner_module("conv", written=tuple(re.findall(r"^def (\w+)\(", solution, re.M)))

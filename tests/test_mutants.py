@@ -9,7 +9,7 @@ does not (a scatter instead of a line, per-layer freezing, a list instead of
 a tuple where the contract allows it, float32 instead of float64): it must
 earn full marks on its exercise, or a check judges form, not behaviour.
 
-All of them are graded in one batch (``grader.batch``, two runners, TensorFlow
+All of them are graded in one batch (``grader.instructor.batch``, two runners, TensorFlow
 imported once per runner).
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import BatchOptions, grade_batch
 from grader.course import EXERCISES
+from grader.instructor.batch import BatchOptions, grade_batch
 from tests.conftest import ROOT
 from tests.mutants import all_mutants
 

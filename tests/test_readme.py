@@ -165,26 +165,26 @@ def test_the_grader_limits():
     says(r'"timed out after (\d+) s"', check_seconds)
     says(r"\(default (\d+) s\); checks after it read", constant("grader/course.py", "RUN_SECONDS"))
     says(r"A check that trains for more than (\d+) s says so",
-         constant("grader/plugin.py", "SlowCheckNotice.AFTER_SECONDS"))
-    says(r"stops after the (\w+) such end", constant("grader/engine.py", "WORKER_ENDS_PER_CHECK"))
-    memory = constant("grader/engine.py", "DEFAULT_WORKER_MEMORY_GB")
+         constant("grader/engine/plugin.py", "SlowCheckNotice.AFTER_SECONDS"))
+    says(r"stops after the (\w+) such end", constant("grader/engine/workers.py", "WORKER_ENDS_PER_CHECK"))
+    memory = constant("grader/engine/workers.py", "DEFAULT_WORKER_MEMORY_GB")
     says(r"each worker may use (\d+) GB of address space", memory)
     says(r"\*\*Limits\*\*: address space (\d+) GB", memory)
     says(r"prints \| shown under that check's failure, cut to ([\d,]+) characters",
-         constant("grader/plugin.py", "PRINTED_LIMIT"))
+         constant("grader/engine/plugin.py", "PRINTED_LIMIT"))
     says(r"checked for size \((\d+) MB a message\) and depth; text from it is cut to ([\d,]+) characters",
-         constant("grader/transport.py", "MAX_MESSAGE_BYTES") / 2**20, constant("grader/transport.py", "MAX_TEXT"))
-    says(r"as regular files of at most (\d+) MB", constant("grader/submission.py", "MAX_MODULE_BYTES") / 1e6)
+         constant("grader/remote/transport.py", "MAX_MESSAGE_BYTES") / 2**20, constant("grader/remote/transport.py", "MAX_TEXT"))
+    says(r"as regular files of at most (\d+) MB", constant("grader/instructor/submission.py", "MAX_MODULE_BYTES") / 1e6)
     says(r"at most ([\d,]+) characters\), `line_no`", constant("grader/results.py", "TEST_CODE_LIMIT"))
     says(r"\((\w+) consecutive lines of an answer, or one of (\d+) characters\)",
-         constant("grader/release.py", "TELLING_RUN"), constant("grader/release.py", "LONG_LINE"))
-    grace = constant("grader/runner.py", "WATCHDOG_GRACE_SECONDS")
+         constant("grader/instructor/release.py", "TELLING_RUN"), constant("grader/instructor/release.py", "LONG_LINE"))
+    grace = constant("grader/runner/server.py", "WATCHDOG_GRACE_SECONDS")
     says(r"an outside watchdog kills a run still going (\d+) s later", grace)
     says(r"still running (\d+) s past `--run-timeout`", grace)
     says(r"the instructors' grading command sets (\d+), `--grader-memory-gb 0` there for none",
-         constant("grader/runner.py", "GRADER_MEMORY_GB"))
+         constant("grader/runner/server.py", "GRADER_MEMORY_GB"))
     says(r"a figure of more than (\d+) million pixels is neither drawn nor described",
-         constant("grader/described.py", "FIGURE_PIXELS") / 1e6)
+         constant("grader/engine/described.py", "FIGURE_PIXELS") / 1e6)
 
 
 def test_the_classroom_limits():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import release, stubgen
+from grader.instructor import release, stubgen
 from tests.conftest import ROOT
 
 # What a release may hold at its top level, and what it must never hold.
@@ -70,7 +70,7 @@ def test_release_holds_fresh_stubs_checks_grader_and_data_and_nothing_else(relea
     for data in ("mnist_5k.npz", "animals.npz", "pretrained_base.npz", "cam_model.weights.npz", "LICENSES.md"):
         assert (released / "data" / data).read_bytes() == (ROOT / "data" / data).read_bytes()
     assert (released / ".github" / "workflows" / "classroom.yml").read_bytes() == (
-        ROOT / "grader" / "autograder" / "classroom.yml").read_bytes()
+        ROOT / "grader" / "instructor" / "autograder" / "classroom.yml").read_bytes()
     assert not [path for path in paths if "__pycache__" in path or path.endswith(".pyc")]
 
 

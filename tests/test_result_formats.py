@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 
 from grader import results
-from grader.verdicts import ExerciseImportError
+from grader.engine.verdicts import ExerciseImportError
 from tests.conftest import ROOT
 
 # --------------------------------------------------------------------------
@@ -329,11 +329,11 @@ def test_syntax_error_in_one_exercise_of_several(tmp_path):
 
 @pytest.fixture
 def plugin():
-    """grader.plugin, imported without leaving its Hypothesis profile loaded for the project's other tests."""
+    """grader.engine.plugin, imported without leaving its Hypothesis profile loaded for the project's other tests."""
     from hypothesis import settings
 
     before = settings.get_current_profile_name()
-    from grader import plugin
+    from grader.engine import plugin
 
     yield plugin
     settings.load_profile(before)

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import RunnerProcess
-from grader.engine import descendants_of
-from grader.runner import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS
+from grader.engine.workers import descendants_of
+from grader.runner.client import RunnerProcess
+from grader.runner.server import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS
 from tests.conftest import ROOT
 
 CURVES = (ROOT / "solutions" / "curves.py").read_text()
@@ -36,7 +36,7 @@ CURVES = (ROOT / "solutions" / "curves.py").read_text()
 # A runner that, around each session, prints the state the session starts from and then poisons the process.
 POISONING_RUNNER = r'''
 import json, os, random, signal, socket, sys, warnings
-import grader.runner as runner
+import grader.runner.server as runner
 
 def observed():
     import keras, matplotlib, numpy as np
@@ -181,7 +181,7 @@ def test_a_grading_process_that_blocks_is_killed_at_its_deadline_and_says_so(tmp
     batch, batch_tmp, batch_started = start_grading(tmp_path / "batch", "--out", tmp_path / "batch" / "out")
     frozen = freeze_once_configured({
         "one": (one, " -m pytest ", tmp_path / "one", "results.json"),
-        "batch": (batch, " -m grader.runner ", batch_tmp, "grader-runner-*/batch-job-*/results.json")})
+        "batch": (batch, " -m grader.runner.server ", batch_tmp, "grader-runner-*/batch-job-*/results.json")})
     one_output, batch_output = one.communicate(timeout=300), batch.communicate(timeout=300)
     one_seconds, batch_seconds = time.monotonic() - one_started, time.monotonic() - batch_started
     # The runner's clock starts once it is ready (it imports TensorFlow first): allow for that, not for more.
@@ -207,7 +207,7 @@ def test_a_grading_process_that_blocks_is_killed_at_its_deadline_and_says_so(tmp
 
 KILLED_OWNER = r'''
 import sys, time
-from grader.batch import RunnerProcess
+from grader.runner.client import RunnerProcess
 runner = RunnerProcess()
 runner.start()
 print(runner.tmpdir, flush=True)

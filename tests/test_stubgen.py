@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader import stubgen
+from grader.instructor import stubgen
 
 SOLUTION = '''"""Task text."""
 

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-from grader import transport
+from grader.remote import transport
 
 
 def round_trip(value, extension=None, extensions=None):
@@ -120,7 +120,7 @@ def _figure_of_two_series(figsize=(6.4, 4.8)):
 
 
 def test_figures_cross_as_what_they_show_never_as_a_figure():
-    from grader import described, objects
+    from grader.engine import described, objects
 
     buffers: list[bytes] = []
     tree = {"$figure": transport.encode(_worker_module().describe_figure(_figure_of_two_series()), buffers)}
@@ -148,9 +148,9 @@ def test_a_huge_figure_is_neither_drawn_nor_described():
 def _worker_module():
     import sys
 
-    from grader import objects
+    from grader import remote
 
-    sys.path.insert(0, str(pathlib.Path(objects.__file__).parent))
+    sys.path.insert(0, str(remote.FOLDER))
     try:
         import worker
     finally:
@@ -184,12 +184,12 @@ def _frozen_model(base, style):
 
 
 def _judge_module():
-    """``grader/judge.py`` as the judge's worker imports it (its functions take and return plain data)."""
+    """``grader/remote/judge.py`` as the judge's worker imports it (its functions take and return plain data)."""
     import importlib.util
 
-    from grader import objects
+    from grader import remote
 
-    runtime = pathlib.Path(objects.__file__).parent
+    runtime = remote.FOLDER
     spec = importlib.util.spec_from_file_location("judge", runtime / "judge.py")
     judge = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(runtime))  # its `import transport` finds the runtime's, as in the judge's folder
@@ -254,7 +254,7 @@ def test_a_returned_model_whose_base_weights_changed_is_refused():
 
 def _sent_without_base_weights(judge, model, ours, digest=None, embedded=True):
     """``model`` as a worker that packs its layer 0 without weights (stating ``digest``) sends it to the judge."""
-    from grader import transport as sent
+    from grader.remote import transport as sent
 
     packed = sent.pack_model(model, omitted=[0])
     if digest is not None:  # a worker that states a digest of its choosing
@@ -288,7 +288,7 @@ def test_another_kind_of_layer_stated_as_the_base_is_refused():
     passed off a fresh VGG16: of the same shapes, that stays the README's stated limit)."""
     import keras
 
-    from grader import transport as sent
+    from grader.remote import transport as sent
 
     judge = _judge_module()
     ours = _small_base(1)
@@ -344,29 +344,30 @@ def test_a_model_naming_a_keras_function_that_is_no_activation_is_refused_unload
 
 
 def test_the_runtime_copied_into_workers_imports_nothing_else_of_the_grader(tmp_path):
-    """``engine.RUNTIME_FILES`` (worker, transport, fence, zygote, judge) import each other and libraries only.
+    """The package ``grader.remote`` (worker, transport, fence, zygote, judge) imports itself and libraries only.
 
-    They are copied into every worker's folder, and a worker's fence hides the project from it: an import of
-    another grader module would work in a test run from the repository and fail in a fenced worker. Each file
+    Its modules are copied into every worker's folder, and a worker's fence hides the project from it: an import
+    of another grader module would work in a test run from the repository and fail in a fenced worker. Each file
     is imported from such a copy in a fresh interpreter where ``grader`` cannot be imported at all.
     """
     import ast
 
-    from grader import engine
+    from grader import remote
 
-    runtime = {name.removesuffix(".py") for name in engine.RUNTIME_FILES}
-    for name in engine.RUNTIME_FILES:
-        tree = ast.parse((engine.PACKAGE / name).read_text())
+    assert set(remote.FILES) == {"fence.py", "judge.py", "transport.py", "worker.py", "zygote.py"}
+    runtime = {name.removesuffix(".py") for name in remote.FILES}
+    for name in remote.FILES:
+        tree = ast.parse((remote.FOLDER / name).read_text())
         imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                     for alias in node.names}
         imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                      if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
-        assert "grader" not in imported and "checks" not in imported, f"grader/{name} imports {imported}"
+        assert "grader" not in imported and "checks" not in imported, f"grader/remote/{name} imports {imported}"
         assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree)), name
     copy = tmp_path / "runtime"
     copy.mkdir()
-    for name in engine.RUNTIME_FILES:
-        (copy / name).write_bytes((engine.PACKAGE / name).read_bytes())
+    for name in remote.FILES:
+        (copy / name).write_bytes((remote.FOLDER / name).read_bytes())
     code = ("import sys; sys.modules['grader'] = None; sys.modules['checks'] = None; "  # any import of them fails
             f"sys.path.insert(0, {str(copy)!r}); "
             f"import {', '.join(sorted(runtime))}; "

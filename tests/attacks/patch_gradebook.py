@@ -1,6 +1,6 @@
-"""Rewrites the gradebook (``grader.results``, ``grader.plugin``) so that every check counts as passed.
+"""Rewrites the gradebook (``grader.results``, ``grader.engine.plugin``) so that every check counts as passed.
 
-Tries: ``import grader.results`` / ``grader.plugin`` (with the project root
+Tries: ``import grader.results`` / ``grader.engine.plugin`` (with the project root
 from ``/proc/<ppid>/cmdline`` on ``sys.path``, and by file path with
 ``importlib.util.spec_from_file_location``), then patches
 ``CheckResult.score`` to the check's full points, ``Gradebook.record`` to
@@ -40,7 +40,7 @@ def _patch(results):
 
 ROOT = _root()
 sys.path.insert(0, ROOT)
-for _name in ("grader.results", "grader.plugin"):
+for _name in ("grader.results", "grader.engine.plugin"):
     try:
         module = __import__(_name, fromlist=["*"])
     except BaseException:  # noqa: BLE001

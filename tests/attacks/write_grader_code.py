@@ -3,8 +3,8 @@
 Tries: finds the project from the grading process's ``--rootdir`` (in
 ``/proc/<ppid>/cmdline``; ``/work/main`` and ``/autograder/source`` as
 guesses), then on ``checks/test_conv.py``, ``checks/harness.py``,
-``checks/conftest.py``, ``grader/results.py``, ``grader/plugin.py``,
-``grader/engine.py`` and ``solutions/conv.py``: appends a comment line
+``checks/conftest.py``, ``grader/results.py``, ``grader/engine/plugin.py``,
+``grader/engine/workers.py`` and ``solutions/conv.py``: appends a comment line
 (``open(..., "a")`` and ``os.open(O_WRONLY | O_APPEND)``), truncates to the
 file's own size (a no-op if it were allowed, but the right to truncate is
 what a real attack needs), renames it away and back; creates
@@ -24,7 +24,7 @@ import numpy as np
 
 MARKER = "# conv-attack:write_grader_code"
 TARGETS = ("checks/test_conv.py", "checks/harness.py", "checks/conftest.py", "grader/results.py",
-           "grader/plugin.py", "grader/engine.py", "solutions/conv.py")
+           "grader/engine/plugin.py", "grader/engine/workers.py", "solutions/conv.py")
 NEW_FILES = ("checks/test_zz_conv_attack.py", "grader/zz_conv_attack.py", "conftest.py")
 RESULTS = {}
 

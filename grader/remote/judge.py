@@ -6,7 +6,7 @@ raw weights, ``transport.pack_model``), to this process: a worker like the
 others (forked from the same template, fenced and limited the same way, killed
 at the check's deadline) that never imports a learner's module, so no code of
 theirs ran here before the checks ask their questions. The checks hold handles
-(``grader/handles.py``): every attribute they read, every call they make
+(``grader/engine/handles.py``): every attribute they read, every call they make
 (``model(images)``, ``model.fit(...)``, ``layer.get_config()``) is one call of
 this module's functions, answered as plain data (numbers, strings, arrays, or
 further handles).

@@ -1,9 +1,9 @@
 """The grader's side of the two-process design: workers, calls, deadlines.
 
 The grader never imports a learner's module. For each exercise module it
-starts a worker process (``grader/worker.py``) that fences itself and imports
+starts a worker process (``grader/remote/worker.py``) that fences itself and imports
 the module; the checks reach it through ``RemoteModule``, whose attribute
-calls travel to the worker as plain data (``grader.transport``) and come back
+calls travel to the worker as plain data (``grader.remote.transport``) and come back
 as a value, the arguments the call changed in place, or the exception raised.
 
 Deadlines are the grader's: a call waits for its answer at most until the
@@ -31,8 +31,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader import course, objects, scratch, transport
-from grader.verdicts import (
+from grader import course, remote, scratch
+from grader.engine import objects
+from grader.engine.verdicts import (
     CheckFailure,
     CheckTimeout,
     ExerciseImportError,
@@ -45,10 +46,9 @@ from grader.verdicts import (
     clean_described,
     student_exception,
 )
+from grader.remote import transport
 
-PACKAGE = Path(__file__).resolve().parent
 ROOT = course.ROOT
-RUNTIME_FILES = ("worker.py", "transport.py", "fence.py", "zygote.py", "judge.py")
 # What the zygote imports before it forks workers (never the learner's code).
 PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib", "matplotlib.figure", "matplotlib.pyplot", "PIL.Image")
 
@@ -60,7 +60,7 @@ IMPORT_SECONDS = 60.0
 # home folder); every other variable of the grader stays out of the worker.
 SYNCED_ENVIRON = ("KERAS_HOME", "HOME")
 if TYPE_CHECKING:
-    from grader.handles import Judge
+    from grader.engine.handles import Judge
 
 TF_LOG_PREFIXES = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
 
@@ -146,7 +146,7 @@ class Engine:
     def judge(self) -> "Judge":
         """The process where the checks' Keras objects live and learners' models run (started on first use)."""
         if self._judge is None:
-            from grader.handles import Judge
+            from grader.engine.handles import Judge
 
             self._judge = Judge(self)
         return self._judge
@@ -347,7 +347,7 @@ class Engine:
 
     def read_dirs(self, blocked_packages) -> tuple[list[str], list[str]]:
         """What a worker may read: Python and its packages (less ``blocked_packages``), never the project."""
-        from grader import fence
+        from grader.remote import fence
 
         granted = [Path(folder) for folder in fence.system_read_dirs()]
         forbidden = [ROOT.resolve()]
@@ -661,7 +661,7 @@ def new_process_group() -> dict:
 
 
 class Zygote:
-    """The template process that forks workers with TensorFlow already imported (``grader/zygote.py``).
+    """The template process that forks workers with TensorFlow already imported (``grader/remote/zygote.py``).
 
     Its workers are the grader's children (it forks them twice, and the
     grader is their subreaper). If it cannot start or dies, workers are
@@ -782,8 +782,8 @@ def _probe_namespaces(runtime: Path) -> dict:
 def _copy_runtime(folder: Path) -> Path:
     """A private copy of the files a worker runs (the learner cannot read the project, so not from there)."""
     folder.mkdir()
-    for name in RUNTIME_FILES:
-        shutil.copyfile(PACKAGE / name, folder / name)
+    for name in remote.FILES:
+        shutil.copyfile(remote.FOLDER / name, folder / name)
     return folder
 
 
@@ -801,8 +801,8 @@ class RemoteModule:
     ``exercise.conv2d(x, kernel)`` sends the call, waits for the answer within
     the check's time limit, and returns the value: NumPy arrays and other plain
     data, a dataset, figure or History as the data it holds
-    (``grader/described.py``), a Keras model as a handle to its copy in the
-    judge (``grader/handles.py``), never a live object made here. What the
+    (``grader/engine/described.py``), a Keras model as a handle to its copy in the
+    judge (``grader/engine/handles.py``), never a live object made here. What the
     call did to its arguments in place is kept apart (``argument_after``);
     only a model's trainable flags and compilation are applied to the check's
     own model. A ``NotImplementedError`` reads "not started"; other
@@ -866,7 +866,7 @@ class RemoteModule:
     @property
     def judge(self):
         """Builds objects for the learner's functions in the judge: ``exercise.judge.keras.applications.VGG16(...)``."""
-        from grader.handles import JudgeNamespace
+        from grader.engine.handles import JudgeNamespace
 
         return JudgeNamespace(self._engine.judge)
 
@@ -927,7 +927,7 @@ def exception_from(described: dict, function: str, shown_path: str) -> BaseExcep
 
 def fence_refused_message(report: dict, missing) -> str:
     """Why a worker imported nothing: the grading run requires parts of the fence this machine did not give."""
-    from grader import fence
+    from grader.remote import fence
 
     parts = [str(part) for part in (missing if isinstance(missing, list) else [])][:len(fence.FENCE_PARTS)]
     wanted = "; ".join(f"{part} ({fence.FENCE_PARTS.get(part, '?')})" for part in parts)
@@ -951,7 +951,7 @@ def describe_import_error(described: dict, shown: str) -> str:
     if "SystemExit" in (described.get("bases") or []):
         return f"the module called sys.exit({described.get('code', '')}) while being imported."
     error = student_exception(described, shown) if "Exception" in (described.get("bases") or []) else None
-    from grader.verdicts import describe_student_error
+    from grader.engine.verdicts import describe_student_error
 
     return describe_student_error(error) if error is not None else f"{described.get('type')}: {described.get('message')}"
 
@@ -1004,7 +1004,7 @@ def _become_subreaper() -> None:
     """Makes orphans of the grader's descendants its own children, so that none escapes the sweep."""
     if not sys.platform.startswith("linux"):
         return
-    from grader import fence
+    from grader.remote import fence
 
     try:
         fence.prctl(fence.PR_SET_CHILD_SUBREAPER, 1)

@@ -8,7 +8,7 @@ reports each disagreement with the file it is in:
   ``exercises/NAME.py`` and ``solutions/NAME.py`` (absent from a learner's release);
 - each checks file's ``TASKS`` and ``HINT`` against its checks' ``@pytest.mark.points(n,
   task=...)`` marks and the functions the solution and the stub define;
-- ``exercises/NAME.py`` against what ``python -m grader.stubgen`` makes of the solution;
+- ``exercises/NAME.py`` against what ``python -m grader stubgen`` makes of the solution;
 - ``checks/hints.py`` ``HINTS`` (three steps per task, in ``TASKS`` order);
 - ``tests/mutants/NAME.py`` (each mutant applies to the solution and names a check of
   ``checks/test_NAME.py``) and ``tests/alternatives/NAME/*.py`` (each defines every task);
@@ -151,13 +151,13 @@ def _check_exercise(root: Path, name: str, report: CourseReport) -> tuple[tuple[
 
 
 def _check_stub(root: Path, name: str, report: CourseReport) -> None:
-    from grader import stubgen
+    from grader.instructor import stubgen
 
     solution, stub = root / "solutions" / f"{name}.py", root / "exercises" / f"{name}.py"
     if not (solution.is_file() and stub.is_file()):
         return
     if stub.read_text(encoding="utf-8") != stubgen.make_stub(solution.read_text(encoding="utf-8"), name):
-        report.problem(_shown(stub, root), f"differs from what `python -m grader.stubgen {name}` makes of "
+        report.problem(_shown(stub, root), f"differs from what `python -m grader stubgen {name}` makes of "
                                            f"solutions/{name}.py: run it")
 
 

@@ -106,7 +106,7 @@ def clean_described(described) -> dict:
     own cleaning: every string is cut and stripped of control characters
     again, and names and code lines are kept to one line.
     """
-    from grader.transport import clean_text
+    from grader.remote.transport import clean_text
 
     if not isinstance(described, dict):
         described = {}

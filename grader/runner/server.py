@@ -18,7 +18,7 @@ and session, random states, NumPy's and Matplotlib's options, the
 environment, the working directory, and more). Settings a checks module
 makes as it is first imported (Matplotlib's backend) stay.
 
-Protocol: the controller (``grader/batch.py``) writes one job per line on the
+Protocol: the controller (``grader/instructor/batch.py``) writes one job per line on the
 runner's stdin; the runner answers ``{"ready": true}`` once it has imported
 what every session needs, then one line per job, on the descriptor given on
 its command line. A job::
@@ -83,8 +83,8 @@ RUNNER_COURSE: list[str | None] = [None]
 
 def serve(reply_fd: int) -> None:
     """Answers jobs from stdin until it closes (or until this runner should retire)."""
-    import grader.plugin  # noqa: F401 - before TensorFlow, for its environment defaults
-    from grader.engine import Engine
+    import grader.engine.plugin  # noqa: F401 - before TensorFlow, for its environment defaults
+    from grader.engine.workers import Engine
 
     Engine.keep_zygote = True
     _die_with_parent()
@@ -109,7 +109,7 @@ def serve(reply_fd: int) -> None:
 def _die_with_parent() -> None:
     """SIGKILL when the controller dies (Linux): a runner grades only for the batch that started it."""
     if sys.platform.startswith("linux"):
-        from grader import fence
+        from grader.remote import fence
 
         try:
             fence.prctl(fence.PR_SET_PDEATHSIG, int(signal.SIGKILL))
@@ -367,7 +367,7 @@ class SessionObserver:
         self.book = None
 
     def pytest_collection_finish(self, session):
-        from grader.plugin import GRADEBOOK
+        from grader.engine.plugin import GRADEBOOK
 
         self.book = session.config.stash.get(GRADEBOOK, None)
 

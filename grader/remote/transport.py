@@ -73,7 +73,7 @@ ARGUMENT = "$argument"  # one of the call's own arguments, returned as it is (na
 DATASET = "$dataset"  # a dataset the learner's code returned: the passes the worker recorded
 DATASET_HANDLE = "$dataset_handle"  # a dataset the check passed: served by the grader, one batch at a time
 HISTORY = "$history"  # a keras.callbacks.History: its history dict and epochs
-FIGURE = "$figure"  # a Matplotlib figure: its description (grader/described.py)
+FIGURE = "$figure"  # a Matplotlib figure: its description (grader/engine/described.py)
 TENSOR = "$tensor"  # a TensorFlow tensor, as its NumPy array
 
 def send(sock, header: dict, buffers: list[bytes] = ()) -> None:

@@ -1,7 +1,7 @@
 """What learner code returned, as the checks read it: plain descriptions, never live objects.
 
 A worker describes a Matplotlib figure, a Keras ``History`` or a ``tf.data``
-dataset its function returned, as plain data (``grader/worker.py``). Here the
+dataset its function returned, as plain data (``grader/remote/worker.py``). Here the
 grader wraps that data in small read-only classes for the checks. Nothing is
 rebuilt: no figure is drawn, no dataset is built, no Keras object is made
 from the learner's output in the grader's process. The worker drew the
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader import transport
+from grader.remote import transport
 
 # A worker refuses to describe more than this; the check then fails with ``DescribedFigure.too_large``.
 FIGURE_PIXELS = 40_000_000
@@ -167,7 +167,7 @@ class RecordedDataset:
         self._next_pass = 0
 
     def __iter__(self):
-        from grader.verdicts import CheckFailure
+        from grader.engine.verdicts import CheckFailure
 
         if self._next_pass >= len(self.passes):
             raise CheckFailure(f"the check read the dataset more than the {len(self.passes)} times recorded")

@@ -2,7 +2,7 @@
 
 The notebook's kernel runs the learner's code (they call their own
 functions in it), so it is not where a grade is decided: ``grade`` sends the
-learner's *saved* module to a warm grading runner (``grader/runner.py``),
+learner's *saved* module to a warm grading runner (``grader/runner/server.py``),
 which runs it in fenced workers and returns plain data. The runner stays up
 for the kernel's life, so the second grade skips TensorFlow's import.
 """
@@ -14,7 +14,7 @@ import sys
 import time
 
 from grader.course import EXERCISES
-from grader.learner import Checkout, ExerciseResult, LearnerGrader, check_exercise, find_current
+from grader.learner.state import Checkout, ExerciseResult, LearnerGrader, check_exercise, find_current
 
 _graders: dict[str, LearnerGrader] = {}  # one warm runner per graded folder, for the kernel's life
 
@@ -38,7 +38,7 @@ class Report:
         return self.result.checks
 
     def __str__(self) -> str:
-        from grader.loop import exercise_lines, failure_lines
+        from grader.learner.watch import exercise_lines, failure_lines
 
         lines = exercise_lines(self.checkout, self.result)
         failure = failure_lines(self.result)
@@ -55,7 +55,7 @@ class Report:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        from grader.loop import failure_lines
+        from grader.learner.watch import failure_lines
 
         result = self.result
         number = EXERCISES.index(result.exercise) + 1

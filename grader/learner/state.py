@@ -1,9 +1,9 @@
 """The learner's side: what each exercise scores, which one is next, hints, reset.
 
 Shared by ``python -m grader watch``, ``list``, ``hint`` and ``reset``
-(``grader/loop.py``) and by ``grader.grade()`` in a notebook.
+(``grader/learner/watch.py``) and by ``grader.grade()`` in a notebook.
 
-Grading goes to a warm runner (``grader/runner.py``): one process that has
+Grading goes to a warm runner (``grader/runner/server.py``): one process that has
 imported TensorFlow and the checks, and grades each request in a pytest
 session of its own. The learner's code still runs only in that session's
 fenced workers; this process reads the learner's files as bytes and never
@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import stubgen
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint, relative_path
-from grader.engine import WHOLE_SOURCE
+from grader.engine.verdicts import NotStarted
+from grader.engine.workers import WHOLE_SOURCE
+from grader.instructor import stubgen
 from grader.scratch import write_atomically
-from grader.verdicts import NotStarted
 
 STATE_VERSION = 1
 GRADING_SECONDS = RUN_SECONDS + 120  # the run's deadline and a margin: past it the runner is stopped
@@ -479,7 +479,7 @@ class LearnerGrader:
     """Grades the learner's saved modules on a warm runner, and keeps each result in the state file."""
 
     def __init__(self, checkout: Checkout):
-        from grader.batch import RunnerProcess
+        from grader.runner.client import RunnerProcess
 
         self.checkout = checkout
         self.runner = RunnerProcess()

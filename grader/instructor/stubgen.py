@@ -14,9 +14,9 @@ student) is copied as it is.
 
 Usage::
 
-    python -m grader.stubgen            # write missing or untouched stubs
-    python -m grader.stubgen --check    # exit 1 if exercises/ differ (CI)
-    python -m grader.stubgen --force conv   # reset an edited stub (backed up first)
+    python -m grader stubgen            # write missing or untouched stubs
+    python -m grader stubgen --check    # exit 1 if exercises/ differ (CI)
+    python -m grader stubgen --force conv   # reset an edited stub (backed up first)
 
 A stub records a fingerprint of its own text. A file whose text no longer
 matches its fingerprint has been edited by a student, and is never
@@ -26,7 +26,6 @@ overwritten without ``--force``; with it, the old file is first copied to
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
 import shutil
@@ -83,7 +82,7 @@ def make_stub(source: str, name: str) -> str:
     header = (
         f"# Exercise file: write your code where it says NotImplementedError, then run\n"
         f"#   pytest checks/test_{name}.py\n"
-        f"# (Generated from solutions/{name}.py by `python -m grader.stubgen`.)\n"
+        f"# (Generated from solutions/{name}.py by `python -m grader stubgen`.)\n"
     )
     text = header + body
     return f"{FINGERPRINT}{fingerprint(text)}\n{text}"
@@ -122,13 +121,13 @@ def generate(names=None, *, check=False, force=False, solutions=SOLUTIONS, exerc
         if current == wanted:
             continue
         if check:
-            log(f"exercises/{name}.py differs from what `python -m grader.stubgen` makes from solutions/{name}.py")
+            log(f"exercises/{name}.py differs from what `python -m grader stubgen` makes from solutions/{name}.py")
             status = 1
             continue
         if current is not None and not is_untouched(current):
             if not force:
                 log(f"kept exercises/{name}.py: it has your edits. To start it again from the stub, "
-                    f"run `python -m grader.stubgen --force {name}` (your file is backed up first).")
+                    f"run `python -m grader stubgen --force {name}` (your file is backed up first).")
                 status = 1
                 continue
             backup = exercises / ".backup" / f"{name}.{time.strftime('%Y%m%d-%H%M%S')}.py"
@@ -140,18 +139,19 @@ def generate(names=None, *, check=False, force=False, solutions=SOLUTIONS, exerc
     return status
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.stubgen", description=__doc__.split("\n\n")[0])
+def add_command(commands) -> None:
+    """Adds ``stubgen`` to the ``python -m grader`` subcommands."""
+    parser = commands.add_parser("stubgen", help="write exercises/ from solutions/ (never over an edited stub)",
+                                 description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="exercise names (default: all)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a stub differs")
     parser.add_argument("--force", action="store_true", help="overwrite edited stubs, after a backup")
-    args = parser.parse_args(argv)
+    parser.set_defaults(run=_run)
+
+
+def _run(args) -> int:
     try:
         return generate(args.names, check=args.check, force=args.force)
     except StubError as error:
         print(error, file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

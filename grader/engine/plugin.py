@@ -7,7 +7,7 @@ Run ``pytest checks`` to grade ``exercises/``; ``pytest checks
 ``checks/conftest.py`` loads this plugin.
 
 The learner's code never runs in this process: the ``exercise`` fixture is a
-``grader.engine.RemoteModule``, whose calls run in a fenced worker process.
+``grader.engine.workers.RemoteModule``, whose calls run in a fenced worker process.
 This process alone decides each verdict and writes the result files.
 """
 
@@ -37,11 +37,8 @@ from hypothesis import HealthCheck, Phase, settings
 if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the backport's groups on 3.10
     from exceptiongroup import BaseExceptionGroup  # novermin: the backport, imported on 3.10 only
 
-from grader import course, fence, results, stubgen
-from grader.engine import PORTABLE_CHANNEL, Engine
-from grader.runner import limit_grader_memory
-from grader.transport import clean_text
-from grader.verdicts import (
+from grader import course, results
+from grader.engine.verdicts import (
     CheckFailure,
     CheckTimeout,
     ExerciseImportError,
@@ -53,6 +50,11 @@ from grader.verdicts import (
     WorkerKeepsEnding,
     describe_student_error,
 )
+from grader.engine.workers import PORTABLE_CHANNEL, Engine
+from grader.instructor import stubgen
+from grader.remote import fence
+from grader.remote.transport import clean_text
+from grader.runner.server import limit_grader_memory
 
 DEFAULT_CHECK_TIMEOUT = course.CHECK_SECONDS
 DEFAULT_RUN_TIMEOUT = course.RUN_SECONDS

@@ -360,7 +360,7 @@ def record_dataset(dataset, out, options) -> dict:
     return {"passes": recorded, "cardinality": cardinality, "spec": transport.describe_spec(dataset.element_spec)}
 
 
-# Caps of a figure's description (the grader reads it, grader/described.py, with the same caps).
+# Caps of a figure's description (the grader reads it, grader/engine/described.py, with the same caps).
 FIGURE_PIXELS = 40_000_000
 FIGURE_AXES = 32
 SERIES_PER_AXES = 64

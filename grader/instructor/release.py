@@ -30,8 +30,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from grader import stubgen
 from grader.course import ROOT
+from grader.instructor import stubgen
 
 # Folders copied whole (less caches), and single files copied as they are.
 COPIED_FOLDERS = ("checks", "grader", "data", "lab", "notebooks")
@@ -54,7 +54,7 @@ SKIPPED_NAMES = {"__pycache__", ".pytest_cache", ".hypothesis", ".backup", ".DS_
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 
 # The GitHub Classroom workflow: kept in grader/ so that it never runs on the course repository itself.
-CLASSROOM_TEMPLATE = "grader/autograder/classroom.yml"
+CLASSROOM_TEMPLATE = "grader/instructor/autograder/classroom.yml"
 CLASSROOM_WORKFLOW = ".github/workflows/classroom.yml"
 
 # The README's instructor parts: from a line "<!-- instructor -->" to a line
@@ -332,7 +332,7 @@ def refuse_solution_text(files: dict[str, bytes], root: Path = ROOT, log=print) 
         shown = "\n".join(f"  {leak.describe(excerpt=120)}" for leak in refused[:20])
         raise ReleaseError(f"{len(refused)} released file part(s) hold solution text, so nothing was written:\n"
                            f"{shown}\nRemove it from those files (or, if it is there on purpose, add it to "
-                           "ACKNOWLEDGED in grader/release.py with the reason).")
+                           "ACKNOWLEDGED in grader/instructor/release.py with the reason).")
 
 
 def solution_text(solutions: Path) -> tuple[list[SolutionBlock], set[str]]:

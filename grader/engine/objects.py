@@ -2,13 +2,13 @@
 
 What a worker sends back is never rebuilt into a live object here:
 
-- a Keras model goes, packed (``transport.pack_model``), to the judge (``grader/judge.py``),
+- a Keras model goes, packed (``transport.pack_model``), to the judge (``grader/remote/judge.py``),
   a separate fenced process where the checks' own Keras objects live; the
-  check gets a handle to it (``grader/handles.py``). Layers of it that were
+  check gets a handle to it (``grader/engine/handles.py``). Layers of it that were
   arguments of the call (the base of a frozen model) become the check's own
   objects again there, if their weights are those the check passed in;
 - a ``tf.data`` dataset, a Matplotlib figure and a ``History`` arrive as the
-  plain data they hold (``grader/described.py``); a tensor as a NumPy array.
+  plain data they hold (``grader/engine/described.py``); a tensor as a NumPy array.
 
 Objects a check passes in travel the other way: a model as its archive (from
 the judge for a handle, or made here for a model of the check's own), a
@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader import described, transport
-from grader.verdicts import CheckFailure
+from grader.engine import described
+from grader.engine.verdicts import CheckFailure
+from grader.remote import transport
 
 
 class Originals:
@@ -92,7 +93,7 @@ def encode_argument(value, buffers: list[bytes], handles: DatasetHandles, engine
     after that (``sent`` holds the digests the worker keeps); one the judge built
     and kept as built travels as its recipe (while ``recipes``).
     """
-    from grader.handles import RemoteObject
+    from grader.engine.handles import RemoteObject
 
     if type(value) is RemoteObject:
         return engine.judge.model_argument(value, buffers, sent, recipes)
@@ -249,7 +250,7 @@ def apply_changes(changes, buffers, originals: Originals, function: str, engine=
     ("kwarg", name): value as the call left it}``, for checks that arguments
     were left alone.
     """
-    from grader.handles import RemoteObject
+    from grader.engine.handles import RemoteObject
 
     changed = {}
     for reference, tree in changes:

@@ -8,7 +8,7 @@ marks. Its first screen needs no grading when the exercise is an untouched
 stub or was graded as it is before; the other exercises are graded
 afterwards, in the background, whenever the learner is not waiting for a
 grade. TensorFlow and the checks stay loaded in one warm runner
-(``grader/runner.py``), so a save of a quick exercise is graded in a second
+(``grader/runner/server.py``), so a save of a quick exercise is graded in a second
 or two.
 """
 
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from grader.course import EXERCISES
-from grader.learner import (
+from grader.learner.state import (
     HINT_STEPS,
     Checkout,
     ExerciseResult,

@@ -34,4 +34,4 @@ print(f"Python {sys.version.split()[0]}, TensorFlow {tensorflow.__version__}, Ke
 PYTHON
 
 # What this machine lets the grader enforce on student code (Landlock, namespaces, seccomp).
-"$root/venv/bin/python" -m grader.fence || echo "note: python -m grader.fence could not probe this machine"
+"$root/venv/bin/python" -m grader fence || echo "note: python -m grader fence could not probe this machine"

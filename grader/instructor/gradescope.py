@@ -2,7 +2,7 @@
 
 The zip holds, at its root, what Gradescope looks for and the course it grades with:
 
-- ``setup.sh`` and ``run_autograder`` (from ``grader/autograder/``): the
+- ``setup.sh`` and ``run_autograder`` (from ``grader/instructor/autograder/``): the
   image's setup (Python and the dependencies, from PyPI) and the script run for
   each submission, which calls ``python -m grader grade /autograder/submission
   --gradescope-json /autograder/results/results.json``;
@@ -25,10 +25,10 @@ import zipfile
 from pathlib import Path
 
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
-from grader.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
-from grader.submission import holds_modules
+from grader.instructor.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
+from grader.instructor.submission import holds_modules
 
-TEMPLATES = "grader/autograder"
+TEMPLATES = "grader/instructor/autograder"
 SCRIPTS = ("setup.sh", "run_autograder")
 OPTIONS_FILE = "grade-options"
 SEED_FILE = "grading-seed"
@@ -175,10 +175,10 @@ def submission_folder(submission: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    """``python -m grader.gradescope --submission-folder PATH``, for run_autograder: prints where the modules are."""
+    """``python -m grader.instructor.gradescope --submission-folder PATH``, for run_autograder: prints where the modules are."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.gradescope")
+    parser = argparse.ArgumentParser(prog="python -m grader.instructor.gradescope")
     parser.add_argument("--submission-folder", type=Path, required=True, metavar="PATH")
     args = parser.parse_args(argv)
     print(submission_folder(args.submission_folder))

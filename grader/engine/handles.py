@@ -1,4 +1,4 @@
-"""The grader's side of the judge (``grader/judge.py``): handles to Keras objects that live there.
+"""The grader's side of the judge (``grader/remote/judge.py``): handles to Keras objects that live there.
 
 A check reads a model the learner's code returned as it would a local one
 (``model.layers``, ``layer.get_config()``, ``model(images)``,
@@ -21,10 +21,10 @@ import time
 
 import numpy as np
 
-from grader import transport
-from grader.verdicts import CheckFailure, GradingInterrupt, StudentRaised, WorkerEnded
+from grader.engine.verdicts import CheckFailure, GradingInterrupt, StudentRaised, WorkerEnded
+from grader.remote import transport
 
-HANDLE = "__judge_handle__"  # grader/judge.py's mark of a handle
+HANDLE = "__judge_handle__"  # grader/remote/judge.py's mark of a handle
 JUDGE_MODULE = "judge"
 # Classes a handle may claim to be, for isinstance: only these libraries' own (the judge never loads others).
 CLASS_ROOTS = ("keras", "tensorflow", "numpy", "builtins")
@@ -111,7 +111,7 @@ class Judge:
 
     # ------------------------------------------------------------ calls
     def ask(self, function: str, *args):
-        """Calls ``grader/judge.py``'s ``function`` on the current worker; handles in and out."""
+        """Calls ``grader/remote/judge.py``'s ``function`` on the current worker; handles in and out."""
         worker = self.engine.worker_for(self.module)
         if worker is not self.worker:  # a new process: the handles of the last one are gone
             self.proxies.clear()
@@ -190,7 +190,7 @@ class Judge:
     # ------------------------------------------------------------ models across processes
     def adopt(self, model) -> RemoteObject:
         """A new copy in the judge of ``model``, a trusted model of the check's (sent once per session)."""
-        from grader.objects import ARCHIVES, archive_digest
+        from grader.engine.objects import ARCHIVES, archive_digest
 
         kept = ARCHIVES.archive(model)
         digest, raw = archive_digest(kept), bytes(kept)
@@ -209,7 +209,7 @@ class Judge:
             sent: the digests of the packed models the worker keeps.
             recipes: False once the worker built a recipe into other weights than the judge's.
         """
-        from grader.objects import digested, model_argument
+        from grader.engine.objects import digested, model_argument
 
         exported = self.ask("export", proxy, list(self.archives), recipes)
         if "recipe" in exported:
