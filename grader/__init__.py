@@ -8,8 +8,8 @@
 - ``grader.learner``: the learner's commands (watch, list, hint, reset, notebook);
 - ``grader.instructor``: the instructor's (grade, batch, release, gradescope,
   stubgen, check-course, fence);
-- ``course``, ``results``, ``scratch``: the exercises and defaults, the result
-  files, temporary folders.
+- ``course``, ``options``, ``results``, ``scratch``: the exercises and default
+  limits, the grading options (declared once), the result files, temporary folders.
 
 The grader process holds the checks, the references, the scores and the
 result files, and never imports a learner's module; that runs in a fenced

@@ -13,6 +13,13 @@ EXERCISES = ("conv", "mnist", "dataset", "convnet", "transfer", "curves", "visua
 # The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):
 CHECK_SECONDS = 60.0  # each check (more for the checks that train: their own ``timeout=``)
 RUN_SECONDS = 1800.0  # the whole run; the checks after it read "not run"
+# Of the grading process itself (not its workers: each has its own limit), for `python -m grader grade` and
+# batch runners. The grading process of a full reference run (2a754e3, `python -m grader grade solutions`)
+# peaked at 3.4 GiB of address space (TensorFlow reserves much it never touches) and 2.0 GiB resident.
+GRADER_MEMORY_GB = 8.0
+# Beyond a run's deadline (--run-timeout), the time its grading process has to write the results before an
+# outside watchdog kills it (`python -m grader grade`, each batch job).
+WATCHDOG_GRACE_SECONDS = 20.0
 
 # The instructor's secret seed of this run (``--grading-seed``), or None for
 # the public inputs a learner sees; set by the plugin, read by the checks.

@@ -178,11 +178,11 @@ def test_the_grader_limits():
     says(r"at most ([\d,]+) characters\), `line_no`", constant("grader/results.py", "TEST_CODE_LIMIT"))
     says(r"\((\w+) consecutive lines of an answer, or one of (\d+) characters\)",
          constant("grader/instructor/release.py", "TELLING_RUN"), constant("grader/instructor/release.py", "LONG_LINE"))
-    grace = constant("grader/runner/server.py", "WATCHDOG_GRACE_SECONDS")
+    grace = constant("grader/course.py", "WATCHDOG_GRACE_SECONDS")
     says(r"an outside watchdog kills a run still going (\d+) s later", grace)
     says(r"still running (\d+) s past `--run-timeout`", grace)
     says(r"the instructors' grading command sets (\d+), `--grader-memory-gb 0` there for none",
-         constant("grader/runner/server.py", "GRADER_MEMORY_GB"))
+         constant("grader/course.py", "GRADER_MEMORY_GB"))
     says(r"a figure of more than (\d+) million pixels is neither drawn nor described",
          constant("grader/engine/described.py", "FIGURE_PIXELS") / 1e6)
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.course import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS
 from grader.engine.workers import descendants_of
 from grader.runner.client import RunnerProcess
-from grader.runner.server import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS
 from tests.conftest import ROOT
 
 CURVES = (ROOT / "solutions" / "curves.py").read_text()

@@ -37,7 +37,7 @@ from hypothesis import HealthCheck, Phase, settings
 if sys.version_info < (3, 11):  # a builtin from 3.11; Hypothesis raises the backport's groups on 3.10
     from exceptiongroup import BaseExceptionGroup  # novermin: the backport, imported on 3.10 only
 
-from grader import course, results
+from grader import course, options, results
 from grader.engine.verdicts import (
     CheckFailure,
     CheckTimeout,
@@ -76,101 +76,11 @@ settings.load_profile("grading")
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("grading")
-    group.addoption(
-        "--target",
-        default=None,
-        help="what to grade: 'exercises' (default, your work), 'solutions' (the reference) "
-        "or a folder of modules. The CHECKS_TARGET environment variable does the same.",
-    )
-    group.addoption(
-        "--target-label",
-        default=None,
-        help="how reports name the graded folder (python -m grader grade stages submissions in a temporary one)",
-    )
-    group.addoption("--gradescope-json", default=None, metavar="PATH", help="write Gradescope's results.json here")
-    group.addoption(
-        "--classroom-json",
-        default=None,
-        metavar="PATH",
-        help="write exercism v3 / GitHub Classroom results here",
-    )
-    group.addoption(
-        "--classroom-json-dir",
-        default=None,
-        metavar="DIR",
-        help="write exercism v3 results one exercise at a time, DIR/NAME.json, each cut to fit one "
-        "GitHub Actions step output (the release's Classroom workflow)",
-    )
-    group.addoption(
-        "--all-failures",
-        action="store_true",
-        default=False,
-        help="print every failing check's message; by default only those of the exercise you are on "
-        "(checks not started yet are never printed: they are counted as 'not started')",
-    )
-    group.addoption(
-        "--grade-untouched-stubs",
-        action="store_true",
-        default=False,
-        help="run the checks of a module that is still the untouched stub (by default they read "
-        "'not started' at once: the stub's functions all raise NotImplementedError)",
-    )
-    group.addoption(
-        "--show-traceback",
-        action="store_true",
-        default=False,
-        help="show pytest's full traceback under each failure, not only the learner's message",
-    )
-    group.addoption(
-        "--show-fence",
-        action="store_true",
-        default=False,
-        help="print, under the score table, what held around the learner's code (the workers' fence)",
-    )
-    group.addoption(
-        "--require-fence",
-        action="store_true",
-        default=False,
-        help="import nothing of the learner's unless the workers' filesystem fence, network block and limits "
-        "hold (Linux with Landlock); where they do not, every check fails with the reason: for trusted grading",
-    )
-    group.addoption(
-        "--run-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help=f"deadline of the whole run (default {DEFAULT_RUN_TIMEOUT:g} s); checks after it read 'not run'",
-    )
-    group.addoption(
-        "--grading-seed",
-        default=None,
-        metavar="SEED",
-        help="an instructor's secret seed: changes every generated input, reproducibly for that seed "
-        "(also CHECKS_GRADING_SEED). Without it the public, fixed inputs are used.",
-    )
-    group.addoption(
-        "--grading-seed-file",
-        default=None,
-        metavar="PATH",
-        help="read the secret seed from this file (keeps it off the command line and the environment, "
-        "which other processes of the same user can read)",
-    )
-    group.addoption(
-        "--check-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help=f"time limit of each check (default {DEFAULT_CHECK_TIMEOUT:g} s, more for checks that train)",
-    )
-    group.addoption(
-        "--grader-memory-gb",
-        type=float,
-        default=None,
-        metavar="GB",
-        help="address-space limit of this grading process itself, not its workers (Linux; default none; "
-        "python -m grader grade sets 8)",
-    )
+    options.add_to_pytest(parser.getgroup("grading"), (
+        "target", "target_label", "gradescope_json", "classroom_json", "classroom_json_dir", "all_failures",
+        "grade_untouched_stubs", "show_traceback", "show_fence", "require_fence", "run_timeout", "grading_seed",
+        "grading_seed_file", "check_timeout", "grader_memory_gb",
+    ))
 
 
 MISSING_TENSORFLOW = (

@@ -462,7 +462,7 @@ class Worker:
             if self.socket is None:
                 self.socket = self.engine.rendezvous.connection(self, min(deadline, started + IMPORT_SECONDS))
             header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
-            if header.get("op") == "fenced":  # sent before the learner's module is imported: the report to trust
+            if header.get("op") == transport.FENCED:  # sent before the learner's module is imported: the report to trust
                 report = header.get("fence") if isinstance(header.get("fence"), dict) else {}
                 self.engine.fence_report = report
                 header, _ = transport.receive(self.socket, min(deadline, started + IMPORT_SECONDS))
@@ -475,16 +475,16 @@ class Worker:
         except (transport.ChannelClosed, transport.ProtocolError, OSError):
             raise ExerciseImportError(shown, f"importing {shown} ended the process that runs it "
                                              f"({self.exit_description()}).{self.output_note()}") from None
-        if header.get("op") == "fence_incomplete":
+        if header.get("op") == transport.FENCE_INCOMPLETE:
             problems = report.get("problems") or ["no mount namespace"]
             raise FenceIncomplete("; ".join(str(p) for p in problems)[:500])
-        if header.get("op") == "fence_refused":
+        if header.get("op") == transport.FENCE_REFUSED:
             self.engine.fence_refusal = fence_refused_message(report, header.get("missing"))
             raise FenceRefused(shown, self.engine.fence_refusal)
         self.fresh = False
-        if header.get("op") == "import_error":
+        if header.get("op") == transport.IMPORT_ERROR:
             raise ExerciseImportError(shown, describe_import_error(header.get("error") or {}, shown))
-        if header.get("op") != "ready" or not isinstance(header.get("names"), dict):
+        if header.get("op") != transport.READY or not isinstance(header.get("names"), dict):
             raise ExerciseImportError(shown, f"importing {shown} did not report back as it should.")
         self.names = {str(k): str(v) for k, v in header["names"].items()}
 
@@ -501,7 +501,7 @@ class Worker:
                 encode = lambda v, b: objects.encode_argument(v, b, handles, self.engine, self.archives_sent,  # noqa: E731
                                                               recipes=not attempt)
                 header = {
-                    "op": "call", "function": function, "options": options, "seed": seed,
+                    "op": transport.CALL, "function": function, "options": options, "seed": seed,
                     "args": transport.encode(tuple(args), buffers, encode),
                     "kwargs": transport.encode(dict(kwargs), buffers, encode),
                     "environ": {name: os.environ.get(name) for name in SYNCED_ENVIRON
@@ -510,11 +510,11 @@ class Worker:
                 transport.send(self.socket, header, buffers)
                 while True:
                     reply, data = transport.receive(self.socket, deadline)
-                    if reply.get("op") == "dataset":
+                    if reply.get("op") == transport.SERVE_DATASET:
                         handles.serve(self.socket, reply)
                         continue
                     break
-                if reply.get("op") != "missing_archive" or attempt:
+                if reply.get("op") != transport.MISSING_ARCHIVE or attempt:
                     return reply, data
                 self.archives_sent.clear()  # the worker let one go: send them all again
         except transport.ChannelTimeout:
@@ -880,12 +880,12 @@ class RemoteModule:
         originals = objects.Originals(args, kwargs)
         changed = objects.apply_changes(reply.get("changed") or [], data, originals, function, self._engine)
         self._last_call = (originals, changed)
-        if reply.get("op") == "returned":
+        if reply.get("op") == transport.RETURNED:
             try:
                 return objects.decode_result(reply["value"], data, originals, self._engine)
             except transport.ProtocolError as error:
                 raise CheckFailure(f"`{function}` returned something that cannot be read back ({error}).") from None
-        if reply.get("op") == "raised":
+        if reply.get("op") == transport.RAISED:
             raise exception_from(reply.get("error") or {}, function, self.shown_path)
         raise CheckFailure(f"`{function}` could not be called: {transport.clean_text(reply.get('why', '?'))}")
 

@@ -42,10 +42,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import EXERCISES, RUN_SECONDS, course_fingerprint
+from grader.course import EXERCISES, GRADER_MEMORY_GB, RUN_SECONDS, WATCHDOG_GRACE_SECONDS, course_fingerprint
 from grader.instructor.submission import SubmissionError, holds_modules, stage
+from grader.options import SESSION_OPTIONS
 from grader.runner.client import RunnerProcess, error_answer
-from grader.runner.server import GRADER_MEMORY_GB, WATCHDOG_GRACE_SECONDS
 from grader.scratch import write_atomically
 
 MARKER = ".gradebook"  # marks a folder as this command's output, so a re-run may write into it
@@ -69,6 +69,9 @@ class Submission:
 
 @dataclass
 class BatchOptions:
+    """A batch's choices: which exercises and checks, its runners, and each session's options
+    (``grader.options.SESSION_OPTIONS``, by the same names)."""
+
     exercises: tuple[str, ...] = EXERCISES
     submitted_only: bool = False
     check_timeout: float | None = None
@@ -166,10 +169,8 @@ def job_for(submission: Submission, options: BatchOptions, course: str) -> dict:
         "id": submission.id,
         "modules": {name: base64.b64encode(data).decode() for name, data in submission.modules.items()},
         "exercises": exercises_for(submission, options),
-        "options": {"check_timeout": options.check_timeout, "run_timeout": options.run_timeout,
-                    "exitfirst": options.exitfirst, "show_traceback": options.show_traceback,
-                    "keyword": options.keyword, "checks": list(options.checks),
-                    "grader_memory_gb": options.grader_memory_gb, "require_fence": options.require_fence},
+        "options": {**{name: getattr(options, name) for name in SESSION_OPTIONS},
+                    "exitfirst": options.exitfirst, "keyword": options.keyword, "checks": list(options.checks)},
         "seed": options.seed,
         "course": course,
     }

@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
+from grader import options
+from grader.course import EXERCISES, GRADER_MEMORY_GB, ROOT, RUN_SECONDS, WATCHDOG_GRACE_SECONDS, read_seed_file
 from grader.instructor.submission import SubmissionError, stage
+from grader.options import RESULT_FILES, SESSION_OPTIONS
 from grader.runner.server import (
-    GRADER_MEMORY_GB,
-    WATCHDOG_GRACE_SECONDS,
     checks_files,
     deadline_message,
     grading_arguments,
@@ -41,31 +41,10 @@ def add_command(commands) -> None:
         "The exit status is 0 only when every submission earns full marks.",
     )
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
-    grade.add_argument("--exercise", action="append", choices=EXERCISES, metavar="NAME",
-                       help=f"grade only this exercise (repeatable; one of {', '.join(EXERCISES)})")
-    grade.add_argument("--gradescope-json", type=Path, metavar="PATH", help="write Gradescope's results.json here")
-    grade.add_argument("--classroom-json", type=Path, metavar="PATH",
-                       help="write the exercism v3 results (GitHub Classroom) here")
-    grade.add_argument("--classroom-json-dir", type=Path, metavar="DIR",
-                       help="write the exercism v3 results one exercise at a time, DIR/NAME.json, each small "
-                       "enough for one GitHub Actions step output (the release's Classroom workflow)")
-    grade.add_argument("--check-timeout", type=float, metavar="SECONDS", help="one time limit for every check")
-    grade.add_argument("--run-timeout", type=float, metavar="SECONDS",
-                       help=f"deadline of each submission's run; {WATCHDOG_GRACE_SECONDS:g} s after it, a run that "
-                       "has not ended is killed and reads 'did not finish'")
-    grade.add_argument("--grader-memory-gb", type=float, default=GRADER_MEMORY_GB, metavar="GB",
-                       help=f"address-space limit of each grading process itself (Linux; default "
-                       f"{GRADER_MEMORY_GB:g}; 0: none); its workers have their own")
-    grade.add_argument("--grading-seed-file", type=Path, metavar="PATH",
-                       help="a file holding a secret seed that changes every generated input "
-                       "(or CHECKS_GRADING_SEED); the seed never appears on a command line")
-    grade.add_argument("--show-traceback", action="store_true", help="add pytest's traceback under each failure")
-    grade.add_argument("--show-fence", action="store_true",
-                       help="print what held around the learner's code under the table (always in the result files)")
-    grade.add_argument("--require-fence", action="store_true",
-                       help="run nothing of a submission's unless the workers' filesystem fence, network block and "
-                       "memory and CPU limits hold (Linux with Landlock); where they do not, it is graded 0 with "
-                       "the reason")
+    options.add_to_parser(grade, (
+        "exercise", "gradescope_json", "classroom_json", "classroom_json_dir", "check_timeout", "run_timeout",
+        "grader_memory_gb", "grading_seed_file", "show_traceback", "show_fence", "require_fence",
+    ), grader_memory_gb={"default": GRADER_MEMORY_GB})
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the score table")
     batch = grade.add_argument_group(
         "batch re-grading", "With --out, each SUBMISSION may also be a folder of submissions (as `gh classroom "
@@ -118,15 +97,13 @@ def batch_command(args, parser) -> int:
         parser.error("with --out, every submission's result files are written into DIR/ID/.")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1.")
-    options = BatchOptions(
-        exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only,
-        check_timeout=args.check_timeout, run_timeout=args.run_timeout, exitfirst=args.exitfirst,
-        keyword=args.keyword, show_traceback=args.show_traceback, seed=args.seed, jobs=args.jobs,
-        force=args.force, dask=args.dask, progress=args.progress, grader_memory_gb=args.grader_memory_gb or None,
-        require_fence=args.require_fence,
+    chosen = BatchOptions(
+        exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only, exitfirst=args.exitfirst,
+        keyword=args.keyword, seed=args.seed, jobs=args.jobs, force=args.force, dask=args.dask,
+        progress=args.progress, **{name: getattr(args, name) or None for name in SESSION_OPTIONS},
     )
     try:
-        return grade_batch(args.submissions, args.out, options)
+        return grade_batch(args.submissions, args.out, chosen)
     except BatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -164,27 +141,19 @@ def grade_one(submission: Path, args) -> int:
             return 2
         for note in staged.skipped:
             print(f"note: {note}", file=sys.stderr)
-        seed = args.seed
+        chosen = {name: getattr(args, name) or None for name in SESSION_OPTIONS}
         command = [sys.executable, "-m", "pytest", *grading_arguments(
-            staged.folder, checks, check_timeout=args.check_timeout,
-            run_timeout=args.run_timeout, seed_file=write_seed_file(Path(scratch), seed) if seed else None,
-            show_traceback=args.show_traceback, grader_memory_gb=args.grader_memory_gb or None,
-            require_fence=args.require_fence)]
-        for flag, path in result_paths(args):
-            command.append(f"{flag}={path.resolve()}")
+            staged.folder, checks, **chosen, **result_paths(args), show_fence=args.show_fence,
+            grading_seed_file=write_seed_file(Path(scratch), args.seed) if args.seed else None)]
         command.append("-q" if not args.quiet else "-qq")
-        if args.show_fence:
-            command.append("--show-fence")
         temporary = Path(scratch) / "tmp"
         temporary.mkdir()
         return run_with_watchdog(command, {**grading_environ(), "TMPDIR": str(temporary)}, checks, args)
 
 
-def result_paths(args) -> list[tuple[str, Path]]:
-    """The result files asked for, as (pytest option, path)."""
-    flags = (("--gradescope-json", args.gradescope_json), ("--classroom-json", args.classroom_json),
-             ("--classroom-json-dir", args.classroom_json_dir))
-    return [(flag, path) for flag, path in flags if path is not None]
+def result_paths(args) -> dict[str, Path]:
+    """The result files asked for, by option name (``gradescope_json``...), as absolute paths."""
+    return {name: getattr(args, name).resolve() for name in RESULT_FILES if getattr(args, name) is not None}
 
 
 def run_with_watchdog(command: list[str], environ: dict[str, str], checks: list[str], args) -> int:
@@ -227,6 +196,6 @@ def write_failed_run(args, checks: list[str], reason: str) -> None:
     """The result files asked for, for a run that graded nothing: 0 points, and ``reason``."""
     from grader.results import write_failed_run as write
 
-    paths = {flag: str(path.resolve()) for flag, path in result_paths(args)}
-    write(reason, checks, ROOT, gradescope_path=paths.get("--gradescope-json"),
-          classroom_path=paths.get("--classroom-json"), classroom_dir=paths.get("--classroom-json-dir"))
+    paths = {name: str(path) for name, path in result_paths(args).items()}
+    write(reason, checks, ROOT, gradescope_path=paths.get("gradescope_json"),
+          classroom_path=paths.get("classroom_json"), classroom_dir=paths.get("classroom_json_dir"))

@@ -24,7 +24,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grader.course import EXERCISES, ROOT, RUN_SECONDS, read_seed_file
+from grader import options
+from grader.course import EXERCISES, ROOT, read_seed_file
 from grader.instructor.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
 from grader.instructor.submission import holds_modules
 
@@ -50,19 +51,7 @@ def add_command(commands) -> None:
         "and writes results.json. The zip holds no solutions and no tests.",
     )
     parser.add_argument("dest", type=Path, metavar="DEST.zip", help="the zip to write (must not exist)")
-    parser.add_argument("--exercise", action="append", choices=EXERCISES, metavar="NAME",
-                        help=f"grade only this exercise (repeatable; one of {', '.join(EXERCISES)}); default all")
-    parser.add_argument("--check-timeout", type=float, metavar="SECONDS", help="one time limit for every check")
-    parser.add_argument("--run-timeout", type=float, metavar="SECONDS",
-                        help=f"deadline of each submission's run (default {RUN_SECONDS:g} s); keep it below Gradescope's "
-                        "timeout, so that a slow submission gets its checks marked 'not run' instead of nothing")
-    parser.add_argument("--grading-seed-file", type=Path, metavar="PATH",
-                        help="a file holding a secret seed, copied into the zip: every submission is graded "
-                        "on inputs generated from it (keep the zip private)")
-    parser.add_argument("--require-fence", action="store_true",
-                        help="grade a submission 0, with the reason, where Gradescope's machine does not give the "
-                        "workers' filesystem fence, network block and limits (by default it grades, and "
-                        "results.json says what held)")
+    options.add_to_parser(parser, ("exercise", "check_timeout", "run_timeout", "grading_seed_file", "require_fence"))
     parser.set_defaults(run=command)
 
 
@@ -113,23 +102,13 @@ def build(dest: Path, exercises=None, check_timeout: float | None = None, run_ti
     for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout)):
         if value is not None and not value > 0:
             raise ReleaseError(f"{flag} must be a positive number of seconds, not {value:g}.")
-    options = grade_options(exercises, check_timeout, run_timeout) + (["--require-fence"] if require_fence else [])
-    files = autograder_files(root, options, seed, log=log)
+    chosen = options.as_arguments({"exercise": exercises, "check_timeout": check_timeout, "run_timeout": run_timeout,
+                                   "require_fence": require_fence}, separate=True)
+    files = autograder_files(root, chosen, seed, log=log)
     if (root / "solutions").is_dir():
         refuse_solution_text(files, root, log=log)
     write_zip(dest, files, executables=SCRIPTS, private=(SEED_FILE,))
     return files
-
-
-def grade_options(exercises, check_timeout: float | None, run_timeout: float | None) -> list[str]:
-    """The ``python -m grader grade`` arguments chosen at build time, one list item each."""
-    options = []
-    for name in exercises or ():
-        options += ["--exercise", name]
-    for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout)):
-        if value is not None:
-            options += [flag, f"{value:g}"]
-    return options
 
 
 def autograder_files(root: Path, options: list[str], seed: str | None, log=print) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader import options
 from grader.course import EXERCISES
 from grader.learner.state import (
     HINT_STEPS,
@@ -582,7 +583,6 @@ def watch_command(args) -> int:
 
 def add_commands(commands) -> None:
     """Adds ``watch``, ``list``, ``hint`` and ``reset`` to ``python -m grader``."""
-    target_help = "the folder of your modules (default: exercises, or CHECKS_TARGET)"
     watch = commands.add_parser(
         "watch", help="grade the exercise you are on every time you save a file (keep it open while you work)",
         description="Shows EXERCISE (default: the first one not at full marks) and grades it every time its "
@@ -591,22 +591,22 @@ def add_commands(commands) -> None:
         "Type h, l, r or q and Enter for a hint, the list, a new grade, or to quit.")
     watch.add_argument("exercise", nargs="?", metavar="EXERCISE",
                        help=f"the exercise to start on ({', '.join(EXERCISES)}); default: the one you are on")
-    watch.add_argument("--target", metavar="FOLDER", help=target_help)
+    options.add_to_parser(watch, ("target",))
     watch.set_defaults(run=_guarded(watch_command))
     listing = commands.add_parser("list", help="every exercise and task with its state and points, and the next step")
-    listing.add_argument("--target", metavar="FOLDER", help=target_help)
+    options.add_to_parser(listing, ("target",))
     listing.set_defaults(run=_guarded(list_command))
     hint = commands.add_parser(
         "hint", help="the next hint for the task you are on (a nudge, then the idea, then the API)",
         description="Shows one step of the hint for the task you are on; run it again for the next step.")
     hint.add_argument("exercise", nargs="?", metavar="EXERCISE",
                       help=f"an exercise ({', '.join(EXERCISES)}); default: the one you are on")
-    hint.add_argument("--target", metavar="FOLDER", help=target_help)
+    options.add_to_parser(hint, ("target",))
     hint.set_defaults(run=_guarded(hint_command))
     reset = commands.add_parser(
         "reset", help="start an exercise again from its stub (your file is backed up first)")
     reset.add_argument("exercise", metavar="EXERCISE", help=f"one of {', '.join(EXERCISES)}")
-    reset.add_argument("--target", metavar="FOLDER", help=target_help)
+    options.add_to_parser(reset, ("target",))
     reset.set_defaults(run=_guarded(reset_command))
 
 

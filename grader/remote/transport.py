@@ -76,6 +76,21 @@ HISTORY = "$history"  # a keras.callbacks.History: its history dict and epochs
 FIGURE = "$figure"  # a Matplotlib figure: its description (grader/engine/described.py)
 TENSOR = "$tensor"  # a TensorFlow tensor, as its NumPy array
 
+# The protocol's messages, declared once: a header ``{"op": NAME, ...its fields}`` (grep a name for both ends).
+# A worker, as it starts, says one of the first five (after FENCED, one of the other four):
+FENCED = "fenced"  # {fence: the fence's report}, before anything of the learner's runs
+FENCE_REFUSED = "fence_refused"  # {missing: [parts]}: a required part of the fence did not hold; nothing ran
+FENCE_INCOMPLETE = "fence_incomplete"  # {}: no mount namespace where the machine gives one; the grader starts another
+IMPORT_ERROR = "import_error"  # {error: the exception, described}: the learner's module could not be imported
+READY = "ready"  # {names: {name: kind}}: the module is imported, calls may come
+# Then the grader calls, and the worker answers each call with one of the next four, after any SERVE_DATASET:
+CALL = "call"  # {function, args, kwargs, options, seed, environ}
+RETURNED = "returned"  # {value, changed: the arguments the call changed in place}
+RAISED = "raised"  # {error, changed, while?}: the learner's exception (or one reading its result)
+FAILED = "failed"  # {why}: the worker could not read the arguments
+MISSING_ARCHIVE = "missing_archive"  # {digest}: a model named by digest the worker no longer keeps: send it again
+SERVE_DATASET = "dataset"  # {handle, action: "open" or "next"}: the next batch of a dataset the grader serves
+
 def send(sock, header: dict, buffers: list[bytes] = ()) -> None:
     """Sends one message: ``header`` (JSON-able) and its raw ``buffers``."""
     header = dict(header, buffers=[len(b) for b in buffers])

@@ -78,31 +78,31 @@ def run(channel, config: dict) -> None:
     spec = fence.FenceSpec(**CONFIG["fence"])
     report = fence.apply(spec)
     # Said before anything of the learner's runs here, so what a module's import does cannot rewrite it.
-    transport.send(SOCKET, {"op": "fenced", "fence": report})
+    transport.send(SOCKET, {"op": transport.FENCED, "fence": report})
     missing = fence.unheld(report, CONFIG.get("required_fence") or ())
     if missing:
-        transport.send(SOCKET, {"op": "fence_refused", "missing": [part for part, _ in missing]})
+        transport.send(SOCKET, {"op": transport.FENCE_REFUSED, "missing": [part for part, _ in missing]})
         return
     if report.get("threads") != 1:
         # Landlock and namespaces bind only the calling thread: a second thread would escape them.
-        transport.send(SOCKET, {"op": "import_error", "error": {
+        transport.send(SOCKET, {"op": transport.IMPORT_ERROR, "error": {
             "type": "RuntimeError", "bases": ["RuntimeError", "Exception"], "frames": [],
             "message": "the worker could not fence itself (it had more than one thread)"}})
         return
     if CONFIG.get("require_mounts") and not fence.mounts_held(spec, report):
         # The machine gives workers their own mount namespace, this one did not get it: without its
         # read-only mount of the project, nothing of the learner's may run. The grader starts another.
-        transport.send(SOCKET, {"op": "fence_incomplete"})
+        transport.send(SOCKET, {"op": transport.FENCE_INCOMPLETE})
         return
     if set(spec.private_tmpfs) - set(report.get("private_tmpfs") or ()):
         _locks_without_shared_memory()
     _block_packages(CONFIG.get("blocked_packages", ()))
     module, problem = _import_module()
     if module is None:
-        transport.send(SOCKET, {"op": "import_error", "error": problem})
+        transport.send(SOCKET, {"op": transport.IMPORT_ERROR, "error": problem})
         return
     names = {name: _kind(value) for name, value in vars(module).items() if not name.startswith("__")}
-    transport.send(SOCKET, {"op": "ready", "names": names})
+    transport.send(SOCKET, {"op": transport.READY, "names": names})
     _serve(module)
 
 
@@ -167,7 +167,7 @@ def _serve(module) -> None:
             header, buffers = transport.receive(SOCKET)
         except transport.ChannelClosed:
             return
-        if header.get("op") == "call":
+        if header.get("op") == transport.CALL:
             _answer(module, header, buffers)
 
 
@@ -178,10 +178,10 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
         args = transport.decode(header["args"], buffers, DECODERS)
         kwargs = transport.decode(header["kwargs"], buffers, DECODERS)
     except MissingArchive as missing:
-        transport.send(SOCKET, {"op": "missing_archive", "digest": str(missing)})
+        transport.send(SOCKET, {"op": transport.MISSING_ARCHIVE, "digest": str(missing)})
         return
     except BaseException as error:  # noqa: BLE001
-        transport.send(SOCKET, {"op": "failed", "why": f"the worker could not read the arguments: {error!r}"})
+        transport.send(SOCKET, {"op": transport.FAILED, "why": f"the worker could not read the arguments: {error!r}"})
         return
     _set_environment(header.get("environ", {}))
     _seed(header.get("seed"))
@@ -197,12 +197,12 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
     try:
         result = function(*args, **kwargs)
     except BaseException as error:  # noqa: BLE001 - the exception is the learner's answer
-        reply = {"op": "raised", "error": describe_error(error)}
+        reply = {"op": transport.RAISED, "error": describe_error(error)}
     else:
         try:
-            reply = {"op": "returned", "value": encode_result(result, out, header.get("options", {}))}
+            reply = {"op": transport.RETURNED, "value": encode_result(result, out, header.get("options", {}))}
         except BaseException as error:  # noqa: BLE001
-            reply = {"op": "raised", "error": describe_error(error), "while": "reading the result"}
+            reply = {"op": transport.RAISED, "error": describe_error(error), "while": "reading the result"}
     try:
         reply["changed"] = [[r, encode_changed(v, s, out)] for r, v, s in zip(references, values, snapshots)
                             if s is not None and changed(v, s)]
@@ -628,13 +628,13 @@ def decode_dataset(payload, buffers):
     spec = transport.tensor_spec(payload["spec"])
 
     def one_pass():
-        transport.send(SOCKET, {"op": "dataset", "handle": handle, "action": "open"})
+        transport.send(SOCKET, {"op": transport.SERVE_DATASET, "handle": handle, "action": "open"})
         while True:
             header, data = transport.receive(SOCKET)
             if header.get("end"):
                 return
             yield transport.decode(header["element"], data)
-            transport.send(SOCKET, {"op": "dataset", "handle": handle, "action": "next"})
+            transport.send(SOCKET, {"op": transport.SERVE_DATASET, "handle": handle, "action": "next"})
 
     dataset = tf.data.Dataset.from_generator(one_pass, output_signature=spec)
     if cardinality == tf.data.INFINITE_CARDINALITY:

@@ -65,18 +65,12 @@ from pathlib import Path
 from typing import cast
 
 from grader.course import EXERCISES, ROOT, course_fingerprint
+from grader.options import SESSION_OPTIONS, as_arguments
 
 MAX_JOBS = 100  # a fresh runner after this many, so that memory the checks keep cannot grow without bound
 MAX_RSS_BYTES = 6 * 2**30
 # A runner whose address space nears its limit (--grader-memory-gb) retires before an honest session meets it.
 ADDRESS_SPACE_RETIRE_SHARE = 0.75
-# Of the grading process itself (not its workers: each has its own limit), for `python -m grader grade` and
-# batch runners. The grading process of a full reference run (2a754e3, `python -m grader grade solutions`)
-# peaked at 3.4 GiB of address space (TensorFlow reserves much it never touches) and 2.0 GiB resident.
-GRADER_MEMORY_GB = 8.0
-# Beyond a run's deadline (--run-timeout), the time its grading process has to write the results before an
-# outside watchdog kills it (`python -m grader grade`, each batch job).
-WATCHDOG_GRACE_SECONDS = 20.0
 OUTPUT_LIMIT = 200_000  # characters of a session's printed output sent back
 RUNNER_COURSE: list[str | None] = [None]
 
@@ -250,11 +244,8 @@ def checks_files(exercises) -> list[str]:
     return [str(ROOT / "checks" / f"test_{name}.py") for name in exercises]
 
 
-def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises",
-                      check_timeout: float | None = None, run_timeout: float | None = None,
-                      seed_file: Path | None = None, show_traceback: bool = False,
-                      run_untouched_stubs: bool = True, grader_memory_gb: float | None = None,
-                      require_fence: bool = False) -> list[str]:
+def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercises", run_untouched_stubs: bool = True,
+                      **chosen) -> list[str]:
     """The pytest arguments that grade the modules in ``folder`` with this checkout's checks and configuration.
 
     Shared by ``python -m grader grade`` (a pytest subprocess) and the runners (a pytest session each).
@@ -264,22 +255,12 @@ def grading_arguments(folder: Path, checks: list[str], *, label: str = "exercise
         checks: checks files or node ids (``checks_files``).
         run_untouched_stubs: run the checks of a module that is still the stub (an instructor's
             grade proves each check fails on it); the learner's loop reads them as "not started" at once.
-        grader_memory_gb: the grading process's own address-space limit (``limit_grader_memory``).
-        require_fence: import nothing of the learner's where the workers' fence does not hold (``--require-fence``).
+        chosen: values of grading options by name (``grader/options.py``: ``SESSION_OPTIONS``,
+            ``grading_seed_file``, ``RESULT_FILES``, ``show_fence``); None or False leaves one out.
     """
-    arguments = [*checks, f"--target={folder}", f"--target-label={label}", f"--rootdir={ROOT}",
-                  "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider", "--all-failures"]
-    if run_untouched_stubs:
-        arguments.append("--grade-untouched-stubs")
-    for flag, value in (("--check-timeout", check_timeout), ("--run-timeout", run_timeout),
-                        ("--grading-seed-file", seed_file), ("--grader-memory-gb", grader_memory_gb)):
-        if value is not None:
-            arguments.append(f"{flag}={value}")
-    if show_traceback:
-        arguments.append("--show-traceback")
-    if require_fence:
-        arguments.append("--require-fence")
-    return arguments
+    return [*checks, f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider",
+            *as_arguments({"target": folder, "target_label": label, "all_failures": True,
+                           "grade_untouched_stubs": run_untouched_stubs, **chosen})]
 
 
 def write_seed_file(folder: Path, seed: str) -> Path:
@@ -309,17 +290,13 @@ def session_arguments(job: dict, folder: Path, scratch: Path, results: Path) -> 
                   if exercise in exercises and function]
     arguments = grading_arguments(
         folder, checks, label=job.get("label") or "exercises",
-        check_timeout=float(options["check_timeout"]) if options.get("check_timeout") else None,
-        run_timeout=float(options["run_timeout"]) if options.get("run_timeout") else None,
-        seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
-        show_traceback=bool(options.get("show_traceback")),
         run_untouched_stubs=bool(options.get("run_untouched_stubs", True)),
-        grader_memory_gb=float(options["grader_memory_gb"]) if options.get("grader_memory_gb") else None,
-        require_fence=bool(options.get("require_fence")))
+        grading_seed_file=write_seed_file(scratch, job["seed"]) if job.get("seed") else None,
+        gradescope_json=results / "results.json", classroom_json=results / "classroom.json",
+        **{name: options.get(name) or None for name in SESSION_OPTIONS})
     arguments += ["-q", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                   # Its clean-up calls gc.collect() five times per session: 0.4 s with TensorFlow's heap.
-                  "-p", "no:unraisableexception",
-                  f"--gradescope-json={results / 'results.json'}", f"--classroom-json={results / 'classroom.json'}"]
+                  "-p", "no:unraisableexception"]
     if options.get("exitfirst"):
         arguments.append("--exitfirst")
     if options.get("keyword"):
