@@ -14,14 +14,9 @@ from checks.harness import (
     expect_raises,
     expect_unmodified,
 )
+from grader import course
 from grader.engine.verdicts import describe_student_error
 from grader.engine.workers import imported_modules
-
-TASKS = ("conv_output_length", "extract_patches", "conv2d", "max_pool2d")
-HINT = (
-    "work on one output cell first: which input rows and columns does the window at "
-    "output (i, j) cover, with stride s and dilation d? Then vectorise."
-)
 
 
 # --------------------------------------------------------------------------
@@ -418,10 +413,9 @@ def test_max_pool_matches_keras(exercise, pool, strides, padding, size, channels
 # The whole module: NumPy only
 # --------------------------------------------------------------------------
 
-FRAMEWORKS = ("tensorflow", "keras", "tf_keras", "torch", "jax", "jaxlib", "scipy")
-# The worker that runs this exercise cannot read these packages' folders: an
-# import of any of them fails there, whatever the module does to get around it.
-WORKER_BLOCKED_PACKAGES = FRAMEWORKS
+# The worker that runs this exercise cannot read these packages' folders (the manifest's blocked_packages):
+# an import of any of them fails there, whatever the module does to get around it.
+FRAMEWORKS = course.exercise("conv").blocked_packages
 
 
 @pytest.mark.points(2, task="max_pool2d")

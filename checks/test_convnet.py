@@ -24,11 +24,6 @@ from checks.model_checks import (
     model_layers,
 )
 
-TASKS = ("build_convnet", "build_augmentation", "make_datasets")
-HINT = (
-    "compare model.summary() with the table in the docstring; call the augmentation on a batch with "
-    "training=True and training=False and look at the images; print one batch of each split."
-)
 
 BLOCK_FILTERS = (32, 64, 128, 128)
 CONVNET_PARAMETERS = 3_453_121

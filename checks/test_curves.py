@@ -11,11 +11,6 @@ from hypothesis import strategies as st
 from checks.harness import CheckFailure, expect, expect_raises
 from grader.engine.described import DrawnFigure
 
-TASKS = ("smooth_curve", "plot_history")
-HINT = (
-    "work the moving average out on paper for [1, 2, 3] with factor 0.5 first; for the figure, "
-    "draw training with 'bo' and validation with 'b', as the book does."
-)
 
 # A short run where training and validation differ at every epoch, so that
 # each line can be told apart by its values.

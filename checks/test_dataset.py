@@ -20,11 +20,6 @@ from hypothesis import strategies as st
 import data
 from checks.harness import CheckFailure, expect, expect_raises
 
-TASKS = ("make_small_dataset",)
-HINT = (
-    "build the list of (source, destination) pairs first, with one loop over splits and classes "
-    "and a running start index; then check every source exists; only then create folders and copy."
-)
 
 DEFAULT_SPLIT_SIZES = {"train": 1000, "validation": 500, "test": 500}
 SMALL_SPLIT = {"train": 3, "test": 2}

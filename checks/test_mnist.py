@@ -22,11 +22,6 @@ from checks.model_checks import (
     expect_accuracy_metric,
 )
 
-TASKS = ("preprocess_images", "preprocess_labels", "build_mnist_convnet")
-HINT = (
-    "print shapes as you go: Conv2D wants (n, 28, 28, 1) float images in [0, 1], the softmax "
-    "output is compared with one-hot rows, and model.summary() shows each layer's output shape."
-)
 
 # The chapter's model, layer by layer: (class, config that must match, output shape).
 MNIST_LAYERS = (

@@ -19,18 +19,6 @@ from checks.harness import CheckFailure, expect, expect_array, expect_close
 from checks.model_checks import expect_accuracy_metric, expect_model, model_layers
 from data.pretrained import INPUT_SHAPE, LAYER_NAMES, load_pretrained_base, prepare_images
 
-TASKS = (
-    "build_conv_base",
-    "extract_features",
-    "build_feature_classifier",
-    "build_frozen_model",
-    "unfreeze_from",
-    "compile_for_fine_tuning",
-)
-HINT = (
-    "a frozen layer keeps its weights because `trainable = False` hides them from the "
-    "optimizer; Keras reads that flag when you compile, so recompile after every change."
-)
 
 VGG16_PARAMETERS = 14_714_688
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -25,19 +25,6 @@ from checks.harness import (
 )
 from data import train_cam_model as cam
 
-TASKS = (
-    "build_activation_model",
-    "feature_map_grid",
-    "deprocess_image",
-    "generate_filter_pattern",
-    "class_activation_map",
-    "grad_cam",
-    "overlay_heatmap",
-)
-HINT = (
-    "print the shapes at every step: a CAM or Grad-CAM is (h, w) with one weight per channel, and "
-    "the weights come from the class's column of the Dense kernel or from the averaged gradients."
-)
 
 EPS32 = float(np.finfo(np.float32).eps)
 # How many float32 roundings a correct standardisation may pile up in a mean or a std
@@ -569,7 +556,6 @@ def test_cam_no_evidence_gives_zeros(exercise):
     expect_raises(ValueError, exercise.class_activation_map, np.stack([maps, maps]).astype(np.float64), np.ones(5),
                   what="class_activation_map(float64 maps of a batch of 2, shape (2, 3, 4, 5), 5 weights)",
                   why="a CAM is one image's map: (H, W, C) or (1, H, W, C)")
-
 
 
 def peak_in_quadrant(heatmap, quadrant):

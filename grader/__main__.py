@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from grader import course
 from grader.instructor import check_course, fence_probe, grade, gradescope, release, stubgen
 from grader.learner import watch
 
@@ -36,6 +37,9 @@ def main(argv=None) -> int:
     fence_probe.add_command(commands)
     watch.add_commands(commands)
     args = parser.parse_args(argv)
+    if course.MANIFEST_ERROR is not None and args.command != "check-course":
+        print(f"error: {course.MANIFEST_ERROR} (python -m grader check-course says more)", file=sys.stderr)
+        return 2
     return args.run(args)
 
 

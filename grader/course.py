@@ -1,14 +1,90 @@
-"""The course: its exercises in order, and where the code under test lives."""
+"""The course: its exercises in order (the manifest, ``course.toml``), its default limits, where the code lives."""
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with the backport
+    import tomli as tomllib
 
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = "course.toml"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of the manifest.
+
+    Args:
+        name: its module, ``exercises/NAME.py``; its checks are ``checks/test_NAME.py``.
+        hint: one line for the whole exercise, shown where a task has no hint.
+        tasks: its tasks in order, each with its hint's steps (a nudge, the idea, the API).
+        blocked_packages: what its workers may not import.
+    """
+
+    name: str
+    hint: str
+    tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    blocked_packages: tuple[str, ...] = ()
+
+    @property
+    def checks_file(self) -> str:
+        """Its checks file, relative to the course's root."""
+        return f"checks/test_{self.name}.py"
+
+
+class ManifestError(ValueError):
+    """``course.toml`` is missing, is not TOML, or does not describe exercises as it should."""
+
+
+def read_manifest(root: Path = ROOT) -> tuple[Exercise, ...]:
+    """The exercises of ``root/course.toml``, in course order.
+
+    Raises:
+        ManifestError: the file is missing or unreadable, or an entry lacks a name, a hint or tasks.
+    """
+    path = root / MANIFEST
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("exercise")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ManifestError(f"{MANIFEST}: {error}") from None
+    if not isinstance(entries, list) or not entries:
+        raise ManifestError(f"{MANIFEST}: no [[exercise]] tables")
+    exercises = []
+    for number, entry in enumerate(entries, start=1):
+        name = entry.get("name")
+        tasks = entry.get("tasks")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ManifestError(f"{MANIFEST}: exercise {number} has no name that can be a module's ({name!r})")
+        if not isinstance(entry.get("hint"), str) or not isinstance(tasks, dict) or not tasks:
+            raise ManifestError(f"{MANIFEST}: exercise {name!r} needs a hint and a [exercise.tasks] table")
+        if not all(isinstance(steps, list) and all(isinstance(s, str) for s in steps) for steps in tasks.values()):
+            raise ManifestError(f"{MANIFEST}: each task of {name!r} is a list of hint steps (strings)")
+        exercises.append(Exercise(name, entry["hint"], {task: tuple(steps) for task, steps in tasks.items()},
+                                  tuple(entry.get("blocked_packages", ()))))
+    if len({exercise.name for exercise in exercises}) != len(exercises):
+        raise ManifestError(f"{MANIFEST}: an exercise is named twice")
+    return tuple(exercises)
+
+
+try:
+    COURSE = read_manifest()
+    MANIFEST_ERROR: ManifestError | None = None
+except ManifestError as error:  # said by every command (check-course reports it with the rest)
+    COURSE, MANIFEST_ERROR = (), error
 # Exercise modules in course order; the score table and the result files number
 # exercises by their place here.
-EXERCISES = ("conv", "mnist", "dataset", "convnet", "transfer", "curves", "visualize")
+EXERCISES = tuple(exercise.name for exercise in COURSE)
+_BY_NAME = {exercise.name: exercise for exercise in COURSE}
+
+
+def exercise(name: str) -> Exercise | None:
+    """The manifest's entry for ``name``; None for a name that is not an exercise of the course."""
+    return _BY_NAME.get(name)
 
 # The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):
 CHECK_SECONDS = 60.0  # each check (more for the checks that train: their own ``timeout=``)
@@ -77,12 +153,11 @@ def relative_path(path: Path | str) -> str:
 
 
 def course_fingerprint() -> str:
-    """A short hash of the checks and the grading engine: two checkouts that grade alike share it."""
+    """A short hash of the manifest, the checks and the grading engine: two checkouts that grade alike share it."""
     import hashlib
 
     digest = hashlib.sha256()
-    for folder in ("checks", "grader"):
-        for path in sorted((ROOT / folder).glob("*.py")):
-            digest.update(f"{folder}/{path.name}\0".encode())
-            digest.update(path.read_bytes())
+    for path in [ROOT / MANIFEST, *sorted((ROOT / "checks").glob("*.py")), *sorted((ROOT / "grader").rglob("*.py"))]:
+        digest.update(f"{path.relative_to(ROOT).as_posix()}\0".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

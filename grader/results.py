@@ -206,7 +206,7 @@ class Gradebook:
     def task_hint(self, exercise: str, task: str | None) -> str:
         """The hint for ``task``: its ladder's first step, as ``python -m grader hint`` first gives it.
 
-        The exercise's own hint (``HINT`` in its checks file) when the task has no ladder.
+        The exercise's own hint (the manifest's ``hint``) when the task has no ladder.
         """
         from grader.learner.state import task_ladder
 

@@ -173,7 +173,6 @@ FAKE_CHECKS = {
     "checks/__init__.py": "",
     "checks/conftest.py": FORGING_CONFTEST,
     "checks/test_conv.py": "import pytest\n\n"
-    "TASKS = ('conv_output_length', 'extract_patches', 'conv2d', 'max_pool2d')\n"
     + "".join(ALWAYS_PASSING_CHECK.format(name=name, points=points, task=task) for name, points, task in REAL_CHECKS),
 }
 
@@ -283,8 +282,8 @@ class Watched:
 
 def watched_files() -> list[Watched]:
     """The grader's code, the checks and the reference: what attacks aim at."""
-    paths = sorted({*ROOT.glob("grader/*.py"), *ROOT.glob("checks/*.py"), ROOT / "solutions" / "conv.py",
-                    ROOT / "exercises" / "conv.py", ROOT / "pyproject.toml"})
+    paths = sorted({*ROOT.glob("grader/**/*.py"), *ROOT.glob("checks/*.py"), ROOT / "solutions" / "conv.py",
+                    ROOT / "exercises" / "conv.py", ROOT / "pyproject.toml", ROOT / "course.toml"})
     found = []
     for path in paths:
         info = path.stat()

@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.instructor.check_course import check_course
 from tests.conftest import ROOT
 
-PARTS = ("grader/course.py", "checks", "solutions", "exercises", "tests/__init__.py", "tests/mutants",
+PARTS = ("course.toml", "checks", "solutions", "exercises", "tests/__init__.py", "tests/mutants",
          "tests/alternatives", "notebooks/chapter5.ipynb")
 
 
@@ -50,30 +50,50 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
     course = copy_of_the_course(tmp_path / "course")
     assert not check_course(course).problems, "the copy should agree before it is edited"
     edit(course / "solutions" / "conv.py", "def conv2d(", "def convolve2d(")  # a function renamed in one place
-    edit(course / "checks" / "hints.py", '    "curves": {\n', '    "curves": {\n        "smooth": ("a", "b", "c"),\n')
+    # a hint for a task that does not exist, and one with two steps
+    edit(course / "course.toml", "\nsmooth_curve = [", '\nsmooth = ["a", "b", "c"]\nsmooth_curve = [')
+    edit(course / "course.toml", "\nbuild_activation_model = [", '\nearly_look = ["a nudge?", "the idea"]\nbuild_activation_model = [')
     (course / "checks" / "test_extra.py").write_text("def test_nothing():\n    pass\n")
     edit(course / "tests" / "mutants" / "mnist.py", 'check="test_mnist_model_parameter_count"),\n]', 'check="test_mnist_model_parameters"),\n]')
-    edit(course / "checks" / "test_curves.py", '"smooth_curve", "plot_history")', '"smooth_curve", "plot_histories")')
+    edit(course / "course.toml", "\nplot_history = [", "\nplot_histories = [")  # a task renamed in the manifest
 
     run = check_course_command(course)
     assert run.returncode == 1, run.stdout + run.stderr
     shown = run.stdout
     for expected in (
-        "solutions/conv.py: no function 'conv2d', a task of checks/test_conv.py",
+        "solutions/conv.py: no function 'conv2d', a task of 'conv' in course.toml",
         "exercises/conv.py: differs from what `python -m grader stubgen conv` makes of solutions/conv.py",
-        "checks/hints.py: a hint for curves.smooth, which is not a task of checks/test_curves.py",
-        "checks/test_extra.py: no exercise 'extra' in grader/course.py EXERCISES",
+        "checks/test_curves.py: task 'smooth' of course.toml has no check",
+        "solutions/curves.py: no function 'smooth', a task of 'curves' in course.toml",
+        "course.toml, exercise 'visualize': task 'early_look' should have 3 hint steps (nudge, idea, API)",
+        "checks/test_extra.py: no exercise 'extra' in course.toml",
         "which checks/test_mnist.py does not have",
         "names check 'test_mnist_model_parameters'",
-        "checks/test_curves.py: task 'plot_histories' of TASKS has no check",
+        "checks/test_curves.py: task 'plot_histories' of course.toml has no check",
         "solutions/curves.py: no function 'plot_histories'",
-        "checks/hints.py: no hints for curves.plot_histories",
     ):
         assert expected in shown, f"{expected!r} not in:\n{shown}"
     # each check of the old name, with its line
     assert re.search(r"checks/test_curves.py:\d+: test_plot_history_panels grades task 'plot_history', which is not "
-                     r"in TASKS \('smooth_curve', 'plot_histories'\)", shown), shown
+                     r"a task of 'curves' in course.toml \('smooth', 'smooth_curve', 'plot_histories'\)", shown), shown
     assert shown.splitlines()[0].startswith("check-course: ") and "disagreement" in shown.splitlines()[0]
+
+
+def test_a_manifest_that_cannot_be_read_is_named_and_nothing_grades(tmp_path):
+    """A broken ``course.toml``: check-course says where; the commands and ``pytest checks`` refuse to start."""
+    course = copy_of_the_course(tmp_path / "course")
+    edit(course / "course.toml", '[[exercise]]\nname = "mnist"', '[[exercise]]\nname = "mnist"\nname = "mnist2"')
+    run = check_course_command(course)
+    assert run.returncode == 1 and "course.toml: Cannot overwrite a value (at line" in run.stdout, run.stdout
+    assert len(run.stdout.strip().splitlines()) == 2, run.stdout  # the summary and that line: nothing else to say
+    shutil.copytree(ROOT / "grader", course / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", course / "pyproject.toml")
+    listing = subprocess.run([sys.executable, "-m", "grader", "list"], capture_output=True, text=True, timeout=120,
+                             cwd=course)
+    assert listing.returncode == 2 and "error: course.toml: Cannot overwrite a value" in listing.stderr, listing
+    graded = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q"], capture_output=True, text=True,
+                            timeout=120, cwd=course)
+    assert graded.returncode != 0 and "the course cannot be graded without it" in graded.stdout + graded.stderr, graded
 
 
 def test_a_learners_release_is_checked_for_what_it_ships(tmp_path):

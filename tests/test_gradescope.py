@@ -33,7 +33,7 @@ CONV_POINTS = 25.0
 IMPORT_NAMES = {"tensorflow-cpu": "tensorflow", "tensorflow": "tensorflow", "keras": "keras", "numpy": "numpy",
                 "matplotlib": "matplotlib", "pillow": "PIL", "pytest": "pytest", "pytest-timeout": "pytest_timeout",
                 "hypothesis": "hypothesis", "exceptiongroup": "exceptiongroup", "tqdm": "tqdm",
-                "watchfiles": "watchfiles", "psutil": "psutil"}
+                "watchfiles": "watchfiles", "psutil": "psutil", "tomli": "tomli"}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_zip_holds_the_course_without_solutions_tests_or_stubs(autograder_zip):
         entries = {entry.filename: entry for entry in zipped.infolist()}
         options = zipped.read("grade-options").decode()
     names = set(entries)
-    assert {"setup.sh", "run_autograder", "grade-options", "pyproject.toml", "README.md"} <= names
+    assert {"setup.sh", "run_autograder", "grade-options", "course.toml", "pyproject.toml", "README.md"} <= names
     assert "checks/test_conv.py" in names and "grader/engine/plugin.py" in names and "data/mnist_5k.npz" in names
     for forbidden in ("solutions/", "tests/", "exercises/", "lab/", ".ci/", "data/convert.py"):
         assert not [name for name in names if name.startswith(forbidden)], forbidden

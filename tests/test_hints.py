@@ -1,21 +1,19 @@
-"""The hint ladders of ``checks/hints.py``: one per task, three steps each, and no solution text.
+"""The hint ladders of the manifest (``course.toml``): one per task, three steps each, and no solution text.
 
-Fast: the checks modules' ``TASKS`` are read with ``ast`` (importing the
-modules would import Keras), and the solutions' marked blocks come from
-``grader.instructor.release``, the same reading the release's leak check makes.
+The solutions' marked blocks come from ``grader.instructor.release``, the
+same reading the release's leak check makes. That each exercise's tasks are
+those its checks mark is ``python -m grader check-course``'s (tests/test_check_course.py).
 """
 
 from __future__ import annotations
 
-import ast
-
 import pytest
 
-from checks.hints import HINTS
-from grader.course import EXERCISES, ROOT
+from grader.course import COURSE, EXERCISES, MANIFEST, ROOT
 from grader.instructor import release
 
-HINTS_FILE = ROOT / "checks" / "hints.py"
+HINTS = {exercise.name: exercise.tasks for exercise in COURSE}
+MANIFEST_FILE = ROOT / MANIFEST
 MAX_LINE = 100
 # A solution line at least this long is a paste even without its trailing comma
 # (`optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),`); shorter ones
@@ -23,30 +21,11 @@ MAX_LINE = 100
 PASTE_CHARS = 40
 
 
-def checks_tasks(exercise: str) -> tuple[str, ...]:
-    """The ``TASKS`` tuple of ``checks/test_{exercise}.py``, read without importing the module."""
-    path = ROOT / "checks" / f"test_{exercise}.py"
-    for node in ast.parse(path.read_text(), filename=str(path)).body:
-        names = [t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name)]
-        if isinstance(node, ast.Assign) and names == ["TASKS"]:
-            return tuple(ast.literal_eval(node.value))
-    raise AssertionError(f"{path.relative_to(ROOT)} defines no TASKS")
-
-
 def all_steps():
     for exercise, tasks in HINTS.items():
         for task, steps in tasks.items():
             for number, step in enumerate(steps, start=1):
                 yield f"{exercise}.{task} step {number}", step
-
-
-def test_every_exercise_has_hints_in_course_order():
-    assert tuple(HINTS) == EXERCISES
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_tasks_are_the_checks_tasks_in_order(exercise):
-    assert tuple(HINTS[exercise]) == checks_tasks(exercise)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
@@ -67,9 +46,9 @@ def test_steps_are_plain_text_and_the_first_asks():
 
 
 def test_source_lines_fit():
-    long = [(n, len(line)) for n, line in enumerate(HINTS_FILE.read_text().splitlines(), start=1)
+    long = [(n, len(line)) for n, line in enumerate(MANIFEST_FILE.read_text().splitlines(), start=1)
             if len(line) > MAX_LINE]
-    assert not long, f"checks/hints.py lines over {MAX_LINE} characters (line, length): {long}"
+    assert not long, f"{MANIFEST} lines over {MAX_LINE} characters (line, length): {long}"
 
 
 def test_no_step_holds_a_line_of_a_solution():
@@ -87,5 +66,5 @@ def test_no_step_holds_a_line_of_a_solution():
     found = [f"{where} holds {line!r} from {label}"
              for where, step in all_steps() for line, label in telling.items() if line in step]
     assert not found, "\n".join(found)
-    leaks = release.find_solution_text({"checks/hints.py": HINTS_FILE.read_bytes()}, blocks, public)
+    leaks = release.find_solution_text({MANIFEST: MANIFEST_FILE.read_bytes()}, blocks, public)
     assert not leaks, "\n".join(leak.describe(excerpt=120) for leak in leaks)

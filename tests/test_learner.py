@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from checks.hints import HINTS
-from grader.course import EXERCISES
+from grader.course import COURSE, EXERCISES
 from grader.instructor.stubgen import make_stub
 from tests.conftest import COURSE_MAX, EXERCISE_MAX
 from tests.mutants.conv import MUTANTS as CONV_MUTANTS
 from tests.mutants.curves import MUTANTS as CURVES_MUTANTS
+
+HINTS = {exercise.name: exercise.tasks for exercise in COURSE}  # the manifest's hint ladders
 
 ROOT = Path(__file__).resolve().parent.parent
 

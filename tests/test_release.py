@@ -17,8 +17,8 @@ from grader.instructor import release, stubgen
 from tests.conftest import ROOT
 
 # What a release may hold at its top level, and what it must never hold.
-RELEASED_TOP = {".github", ".gitignore", "README.md", "checks", "data", "exercises", "grader", "lab", "notebooks",
-                "pyproject.toml"}
+RELEASED_TOP = {".github", ".gitignore", "README.md", "checks", "course.toml", "data", "exercises", "grader", "lab",
+                "notebooks", "pyproject.toml"}
 NEVER_RELEASED = ("solutions/", "tests/", ".ci/", "data/convert.py", "data/pretrain_base.py", "lab/demo_training.py",
                   "lab/benchmark_engine.py", "lab/benchmark_watch.py", "notebooks/make_chapter5.py")
 
@@ -64,9 +64,8 @@ def test_release_holds_fresh_stubs_checks_grader_and_data_and_nothing_else(relea
         assert stubgen.is_untouched(stub)
         assert (released / "grader" / "stubs" / f"{name}.py").read_text() == stub  # for `python -m grader reset`
     assert (released / "notebooks" / "chapter5.ipynb").read_bytes() == (ROOT / "notebooks" / "chapter5.ipynb").read_bytes()
-    for folder in ("checks", "grader"):
-        for source in (ROOT / folder).glob("*.py"):
-            assert (released / folder / source.name).read_bytes() == source.read_bytes(), source
+    for source in [*(ROOT / "checks").glob("*.py"), *(ROOT / "grader").rglob("*.py"), ROOT / "course.toml"]:
+        assert (released / source.relative_to(ROOT)).read_bytes() == source.read_bytes(), source
     for data in ("mnist_5k.npz", "animals.npz", "pretrained_base.npz", "cam_model.weights.npz", "LICENSES.md"):
         assert (released / "data" / data).read_bytes() == (ROOT / "data" / data).read_bytes()
     assert (released / ".github" / "workflows" / "classroom.yml").read_bytes() == (
@@ -101,7 +100,7 @@ def test_solution_text_planted_in_a_released_file_stops_the_release(tmp_path):
     course = tmp_path / "course"
     for name in ("solutions", "checks", "grader", "data", "lab"):
         shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("README.md", "pyproject.toml", ".gitignore"):
+    for name in ("README.md", "course.toml", "pyproject.toml", ".gitignore"):
         shutil.copy2(ROOT / name, course / name)
     answer = next(block for block in release.solution_text(ROOT / "solutions")[0] if block.label == "conv.conv2d")
     pasted = "\n".join("    " + line for line in answer.lines)

@@ -94,6 +94,8 @@ def pytest_configure(config):
     config.stash[RUN_STARTED] = time.monotonic()  # the run's deadline counts from here (engine_of)
     if importlib.util.find_spec("tensorflow") is None:
         raise pytest.UsageError(MISSING_TENSORFLOW)
+    if course.MANIFEST_ERROR is not None:
+        raise pytest.UsageError(f"{course.MANIFEST_ERROR}: the course cannot be graded without it.")
     config.addinivalue_line("markers", "points(n, task=None, timeout=None): points the check is worth")
     limit_grader_memory(config.getoption("--grader-memory-gb"))
     target = config.getoption("--target") or os.environ.get("CHECKS_TARGET") or "exercises"
@@ -193,8 +195,14 @@ def exercise(request):
     name = exercise_name(request.module)
     return engine_of(request.config).module(
         target_dir, name, f"{request.config.stash[TARGET_LABEL]}/{name}.py",
-        blocked_packages=getattr(request.module, "WORKER_BLOCKED_PACKAGES", ()),
+        blocked_packages=blocked_packages(name),
     )
+
+
+def blocked_packages(name: str) -> tuple[str, ...]:
+    """What the workers of exercise ``name`` may not import (the manifest's ``blocked_packages``)."""
+    entry = course.exercise(name)
+    return entry.blocked_packages if entry is not None else ()
 
 
 @pytest.fixture(autouse=True)
@@ -214,7 +222,8 @@ def pytest_collectstart(collector):
     """Warms the engine up as collection starts, if a checks file of the run has workers that import TensorFlow.
 
     Importing the checks (Keras, in this process) and the template (TensorFlow, in its own) then
-    overlap. A file that blocks packages in its workers (``WORKER_BLOCKED_PACKAGES``) needs no template.
+    overlap. An exercise whose workers block packages (the manifest's ``blocked_packages``) needs
+    no template.
     """
     config = collector.config
     if config.stash.get(LOOKED_AHEAD, False):  # the first collector of this folder (its conftest holds the plugin)
@@ -224,11 +233,7 @@ def pytest_collectstart(collector):
         name = path.stem.removeprefix("test_")
         if not config.getoption("--grade-untouched-stubs") and is_untouched_stub(config.stash[TARGET_DIR] / f"{name}.py"):
             continue
-        try:
-            source = path.read_text()
-        except (OSError, UnicodeDecodeError):
-            continue
-        if "WORKER_BLOCKED_PACKAGES" not in source:
+        if not blocked_packages(name):
             engine_of(config).warm_up()
             return
 
@@ -255,11 +260,11 @@ def pytest_itemcollected(item):
     nothing to wait for but its own start, which then overlaps the rest of the collection.
     """
     config = item.config
-    blocked = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+    name = exercise_name(item)
+    blocked = blocked_packages(name)
     if not blocked or item.get_closest_marker("points") is None:
         return
     engine = engine_of(config)
-    name = exercise_name(item)
     target_dir = config.stash[TARGET_DIR]
     if engine.workers or engine.import_errors or (
             not config.getoption("--grade-untouched-stubs") and is_untouched_stub(target_dir / f"{name}.py")):
@@ -275,7 +280,7 @@ def pytest_collection_finish(session):
     modules = {}
     for item in session.items:
         if item.get_closest_marker("points") is not None and exercise_name(item) not in modules:
-            modules[exercise_name(item)] = getattr(item.module, "WORKER_BLOCKED_PACKAGES", ())
+            modules[exercise_name(item)] = blocked_packages(exercise_name(item))
     stubs = set()
     if not config.getoption("--grade-untouched-stubs"):
         # No worker for a stub: its checks read "not started" without running it (pytest_runtest_setup).
@@ -305,8 +310,8 @@ def pytest_collection_finish(session):
             name=first_line(item.function.__doc__) or item.name,
             points=float(marker.args[0]) if marker.args else 1.0,
             task=marker.kwargs.get("task"),
-            tasks=getattr(item.module, "TASKS", ()),
-            hint=getattr(item.module, "HINT", ""),
+            tasks=tuple(getattr(course.exercise(exercise_name(item)), "tasks", ())),
+            hint=getattr(course.exercise(exercise_name(item)), "hint", ""),
             line_no=line_no,
             test_code=test_code,
         )

@@ -4,17 +4,17 @@ As ``rustlings dev check`` validates ``info.toml`` against the exercise files,
 this reads every part of the course that names an exercise or a task and
 reports each disagreement with the file it is in:
 
-- ``grader/course.py`` ``EXERCISES`` (the order) against ``checks/test_NAME.py``,
+- the manifest, ``course.toml`` (its exercises in order), against ``checks/test_NAME.py``,
   ``exercises/NAME.py`` and ``solutions/NAME.py`` (absent from a learner's release);
-- each checks file's ``TASKS`` and ``HINT`` against its checks' ``@pytest.mark.points(n,
-  task=...)`` marks and the functions the solution and the stub define;
+- each exercise's tasks and hints in the manifest against its checks' ``@pytest.mark.points(n,
+  task=...)`` marks and the functions the solution and the stub define (a hint ladder of three
+  steps per task: nudge, idea, API);
 - ``exercises/NAME.py`` against what ``python -m grader stubgen`` makes of the solution;
-- ``checks/hints.py`` ``HINTS`` (three steps per task, in ``TASKS`` order);
 - ``tests/mutants/NAME.py`` (each mutant applies to the solution and names a check of
   ``checks/test_NAME.py``) and ``tests/alternatives/NAME/*.py`` (each defines every task);
 - ``notebooks/chapter5.ipynb``: one grade cell per exercise, in course order.
 
-Everything is read from the files' syntax (``ast``), never imported, except the
+The manifest is read as TOML and everything else from the files' syntax (``ast``), never imported, except the
 mutants (``tests/mutants/`` builds them in code). Parts a learner's release does
 not ship (solutions, tests, notebook) are checked where they exist.
 """
@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import ROOT
+from grader.course import MANIFEST, ROOT, Exercise, ManifestError, read_manifest
 
 NOTEBOOK = Path("notebooks") / "chapter5.ipynb"
 HINT_STEPS = 3  # nudge, idea, API
@@ -63,56 +63,41 @@ def check_course(root: Path = ROOT) -> CourseReport:
         A ``CourseReport``; no problems means every part agrees.
     """
     report = CourseReport()
-    exercises = _course_exercises(root, report)
+    try:
+        course = read_manifest(root)
+    except ManifestError as error:  # every other part is read against it: nothing more to say
+        report.problem(MANIFEST, str(error).removeprefix(f"{MANIFEST}: "))
+        return report
+    exercises = tuple(exercise.name for exercise in course)
     tasks_of: dict[str, tuple[str, ...]] = {}
     checks_of: dict[str, set[str]] = {}
     for path in sorted((root / "checks").glob("test_*.py")):
         if path.stem.removeprefix("test_") not in exercises:
-            report.problem(_shown(path, root), f"no exercise {path.stem.removeprefix('test_')!r} in grader/course.py "
-                                               "EXERCISES: add it there (in course order) or rename the file")
-    for name in exercises:
+            report.problem(_shown(path, root), f"no exercise {path.stem.removeprefix('test_')!r} in {MANIFEST}: add "
+                                               "an [[exercise]] there (in course order) or rename the file")
+    for exercise in course:
         report.count("exercises")
-        tasks, checks = _check_exercise(root, name, report)
-        tasks_of[name], checks_of[name] = tasks, checks
-    _check_hints(root, tasks_of, report)
+        checks = _check_exercise(root, exercise, report)
+        _check_entry(exercise, report)
+        tasks_of[exercise.name], checks_of[exercise.name] = tuple(exercise.tasks), checks
     _check_mutants(root, exercises, checks_of, report)
     _check_alternatives(root, tasks_of, report)
     _check_notebook(root, exercises, report)
     return report
 
 
-def _course_exercises(root: Path, report: CourseReport) -> tuple[str, ...]:
-    path = root / "grader" / "course.py"
-    value = _module_constant(path, "EXERCISES", report)
-    if not (isinstance(value, tuple) and value and all(isinstance(v, str) for v in value)):
-        report.problem(_shown(path, root), "EXERCISES should be a tuple of exercise module names")
-        return ()
-    if len(set(value)) != len(value):
-        report.problem(_shown(path, root), f"EXERCISES names an exercise twice: {value}")
-    return value
-
-
-def _check_exercise(root: Path, name: str, report: CourseReport) -> tuple[tuple[str, ...], set[str]]:
-    """One exercise's checks file against its stub and solution; returns its tasks and check names."""
-    checks_path = root / "checks" / f"test_{name}.py"
+def _check_exercise(root: Path, exercise: Exercise, report: CourseReport) -> set[str]:
+    """One exercise of the manifest against its checks file, stub and solution; returns its check names."""
+    name, tasks = exercise.name, tuple(exercise.tasks)
+    checks_path = root / exercise.checks_file
     shown = _shown(checks_path, root)
+    report.count("tasks", len(tasks))
     if not checks_path.is_file():
-        report.problem(shown, f"missing: grader/course.py EXERCISES names {name!r}, which has no checks")
-        return (), set()
+        report.problem(shown, f"missing: {MANIFEST} names the exercise {name!r}, which has no checks")
+        return set()
     tree = _parse(checks_path, report, root)
     if tree is None:
-        return (), set()
-    tasks = _module_constant(checks_path, "TASKS", report, tree)
-    if not (isinstance(tasks, tuple) and tasks and all(isinstance(t, str) for t in tasks)):
-        report.problem(shown, "TASKS should be a tuple of the exercise's function names, in the order a learner "
-                              "writes them")
-        tasks = ()
-    elif len(set(tasks)) != len(tasks):
-        report.problem(shown, f"TASKS names a task twice: {tasks}")
-    hint = _module_constant(checks_path, "HINT", report, tree)
-    if not (isinstance(hint, str) and hint.strip()):
-        report.problem(shown, "HINT should be the exercise's one-line hint (python -m grader list shows it)")
-    report.count("tasks", len(tasks))
+        return set()
 
     graded: dict[str, int] = {task: 0 for task in tasks}
     checks = set()
@@ -125,13 +110,15 @@ def _check_exercise(root: Path, name: str, report: CourseReport) -> tuple[tuple[
         if task is _NOT_MARKED:
             report.problem(where, f"{node.name} has no @pytest.mark.points(n, task=...): it would earn nothing")
         elif task not in graded:
-            report.problem(where, f"{node.name} grades task {task!r}, which is not in TASKS {tasks}")
+            report.problem(where, f"{node.name} grades task {task!r}, which is not a task of {name!r} in "
+                                  f"{MANIFEST} {tasks}")
         else:
             graded[task] += 1
     report.count("checks", len(checks))
     for task, n in graded.items():
         if not n:
-            report.problem(shown, f"task {task!r} of TASKS has no check (no @pytest.mark.points(n, task={task!r}))")
+            report.problem(shown, f"task {task!r} of {MANIFEST} has no check (no @pytest.mark.points(n, "
+                                  f"task={task!r}))")
 
     for folder in ("solutions", "exercises"):
         module = root / folder / f"{name}.py"
@@ -144,10 +131,24 @@ def _check_exercise(root: Path, name: str, report: CourseReport) -> tuple[tuple[
         defined = {n.name for n in getattr(module_tree, "body", ()) if isinstance(n, ast.FunctionDef)}
         for task in tasks:
             if task not in defined:
-                report.problem(_shown(module, root), f"no function {task!r}, a task of {shown} (renamed? the "
-                                                     "checks call the tasks by these names)")
+                report.problem(_shown(module, root), f"no function {task!r}, a task of {name!r} in {MANIFEST} "
+                                                     "(renamed? the checks call the tasks by these names)")
     _check_stub(root, name, report)
-    return tasks, checks
+    return checks
+
+
+def _check_entry(exercise: Exercise, report: CourseReport) -> None:
+    """The manifest's entry itself: a hint, three hint steps per task, package names."""
+    where = f"{MANIFEST}, exercise {exercise.name!r}"
+    if not exercise.hint.strip():
+        report.problem(where, "the hint is empty (python -m grader list shows it)")
+    for task, steps in exercise.tasks.items():
+        if len(steps) != HINT_STEPS or not all(step.strip() for step in steps):
+            report.problem(where, f"task {task!r} should have {HINT_STEPS} hint steps (nudge, idea, API)")
+        else:
+            report.count("hint ladders")
+    if not all(isinstance(package, str) and package for package in exercise.blocked_packages):
+        report.problem(where, f"blocked_packages should be package names, not {exercise.blocked_packages!r}")
 
 
 def _check_stub(root: Path, name: str, report: CourseReport) -> None:
@@ -161,39 +162,6 @@ def _check_stub(root: Path, name: str, report: CourseReport) -> None:
                                            f"solutions/{name}.py: run it")
 
 
-def _check_hints(root: Path, tasks_of: dict[str, tuple[str, ...]], report: CourseReport) -> None:
-    path = root / "checks" / "hints.py"
-    shown = _shown(path, root)
-    if not path.is_file():
-        report.problem(shown, "missing: python -m grader hint reads every task's hints there")
-        return
-    hints = _module_constant(path, "HINTS", report)
-    if not isinstance(hints, dict):
-        report.problem(shown, "HINTS should be a dict literal {exercise: {task: (nudge, idea, api)}}")
-        return
-    for exercise in hints:
-        if exercise not in tasks_of:
-            report.problem(shown, f"hints for {exercise!r}, which is not an exercise of grader/course.py")
-    for exercise, tasks in tasks_of.items():
-        ladders = hints.get(exercise, {})
-        for task in ladders:
-            if task not in tasks:
-                report.problem(shown, f"a hint for {exercise}.{task}, which is not a task of "
-                                      f"checks/test_{exercise}.py (TASKS {tasks})")
-        for task in tasks:
-            ladder = ladders.get(task)
-            if ladder is None:
-                report.problem(shown, f"no hints for {exercise}.{task}")
-            elif not (isinstance(ladder, tuple) and len(ladder) == HINT_STEPS
-                      and all(isinstance(step, str) and step.strip() for step in ladder)):
-                report.problem(shown, f"{exercise}.{task} should be {HINT_STEPS} steps (nudge, idea, API)")
-            else:
-                report.count("hint ladders")
-        listed = [task for task in ladders if task in tasks]
-        if listed != [task for task in tasks if task in ladders]:
-            report.problem(shown, f"the hints of {exercise} are not in TASKS order: {listed}")
-
-
 def _check_mutants(root: Path, exercises: tuple[str, ...], checks_of: dict[str, set[str]],
                    report: CourseReport) -> None:
     folder = root / "tests" / "mutants"
@@ -204,7 +172,7 @@ def _check_mutants(root: Path, exercises: tuple[str, ...], checks_of: dict[str, 
             continue
         shown = _shown(path, root)
         if path.stem not in exercises:
-            report.problem(shown, f"mutants of {path.stem!r}, which is not an exercise of grader/course.py")
+            report.problem(shown, f"mutants of {path.stem!r}, which is not an exercise of {MANIFEST}")
             continue
         try:
             mutants = _load_mutants(root, path.stem)
@@ -246,7 +214,7 @@ def _check_alternatives(root: Path, tasks_of: dict[str, tuple[str, ...]], report
         exercise = path.parent.name
         shown = _shown(path, root)
         if exercise not in tasks_of:
-            report.problem(shown, f"an alternative for {exercise!r}, which is not an exercise of grader/course.py")
+            report.problem(shown, f"an alternative for {exercise!r}, which is not an exercise of {MANIFEST}")
             continue
         tree = _parse(path, report, root)
         defined = {n.name for n in getattr(tree, "body", ()) if isinstance(n, ast.FunctionDef)}
@@ -289,29 +257,6 @@ def _marked_task(node: ast.FunctionDef):
                         return None
             return None
     return _NOT_MARKED
-
-
-def _module_constant(path: Path, name: str, report: CourseReport, tree: ast.Module | None = None):
-    """The literal value of a module-level ``name = ...`` (names bound to literals are followed), or None."""
-    tree = tree or _parse(path, report, path.parents[1])
-    if tree is None:
-        return None
-    bound = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    bound[target.id] = node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            bound[node.target.id] = node.value
-    value, seen = bound.get(name), {name}
-    while isinstance(value, ast.Name) and value.id in bound and value.id not in seen:
-        seen.add(value.id)
-        value = bound[value.id]
-    try:
-        return ast.literal_eval(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _parse(path: Path, report: CourseReport, root: Path) -> ast.Module | None:

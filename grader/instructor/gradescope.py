@@ -25,7 +25,7 @@ import zipfile
 from pathlib import Path
 
 from grader import options
-from grader.course import EXERCISES, ROOT, read_seed_file
+from grader.course import EXERCISES, MANIFEST, ROOT, read_seed_file
 from grader.instructor.release import ReleaseError, copied_folder, refuse_solution_text, student_readme
 from grader.instructor.submission import holds_modules
 
@@ -126,7 +126,8 @@ def autograder_files(root: Path, options: list[str], seed: str | None, log=print
         files[SEED_FILE] = (seed + "\n").encode()
     for folder in COURSE_FOLDERS:
         files.update(copied_folder(root, folder))
-    files["pyproject.toml"] = (root / "pyproject.toml").read_bytes()
+    for name in (MANIFEST, "pyproject.toml"):
+        files[name] = (root / name).read_bytes()
     files["README.md"] = student_readme((root / "README.md").read_text(), log=lambda note: None).encode()
     return files
 

@@ -35,7 +35,7 @@ from grader.instructor import stubgen
 
 # Folders copied whole (less caches), and single files copied as they are.
 COPIED_FOLDERS = ("checks", "grader", "data", "lab", "notebooks")
-COPIED_FILES = ("pyproject.toml", ".gitignore")
+COPIED_FILES = ("course.toml", "pyproject.toml", ".gitignore")
 
 # Files of the copied folders a learner does not get, and why.
 INSTRUCTOR_ONLY = {

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import course
 from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint, relative_path
 from grader.engine.verdicts import NotStarted
 from grader.engine.workers import WHOLE_SOURCE
@@ -402,18 +403,15 @@ def check_exercise(name: str) -> str:
 
 
 def hint_ladder(exercise: str, task: str | None) -> tuple[str, ...]:
-    """The steps of ``task``'s hint (``checks/hints.py``), or the exercise's one hint if it has none."""
+    """The steps of ``task``'s hint (``course.toml``), or the exercise's one hint if it has none."""
     return task_ladder(exercise, task) or (exercise_hint(exercise),)
 
 
 def task_ladder(exercise: str, task: str | None) -> tuple[str, ...] | None:
-    """The steps of ``task``'s hint in ``checks/hints.py`` (nudge, idea, API), or None if it has none."""
-    try:
-        from checks.hints import HINTS
-    except ImportError:
-        return None
-    ladder = HINTS.get(exercise, {}).get(task)
-    return tuple(ladder) if ladder else None
+    """The steps of ``task``'s hint in the manifest (nudge, idea, API), or None if it has none."""
+    entry = course.exercise(exercise)
+    ladder = entry.tasks.get(task) if entry is not None and task is not None else None
+    return ladder or None
 
 
 def declared_checks(exercise: str) -> list[dict] | None:
@@ -456,20 +454,9 @@ def declared_checks(exercise: str) -> list[dict] | None:
 
 
 def exercise_hint(exercise: str) -> str:
-    """The exercise's one-line hint (``HINT`` in its checks file), read without importing the checks."""
-    import ast
-
-    try:
-        tree = ast.parse((ROOT / "checks" / f"test_{exercise}.py").read_text())
-    except (OSError, SyntaxError):
-        return ""
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "HINT" for t in node.targets):
-            try:
-                return str(ast.literal_eval(node.value))
-            except ValueError:
-                return ""
-    return ""
+    """The exercise's one-line hint (the manifest's ``hint``)."""
+    entry = course.exercise(exercise)
+    return entry.hint if entry is not None else ""
 
 
 # --------------------------------------------------------------------------- grading

@@ -5,7 +5,8 @@
 #
 # It installs Python and the course's dependencies from PyPI into /autograder/venv:
 # TensorFlow (CPU), Keras 3, NumPy, Matplotlib, Pillow, pytest, pytest-timeout and
-# Hypothesis, tqdm, watchfiles and psutil (the list is pyproject.toml's; exceptiongroup too on Python 3.10).
+# Hypothesis, tqdm, watchfiles and psutil (the list is pyproject.toml's; exceptiongroup and tomli too on
+# Python 3.10).
 # Grading itself never downloads anything.
 set -euo pipefail
 
@@ -28,7 +29,7 @@ import sys
 import hypothesis, keras, matplotlib, numpy, PIL, psutil, pytest, pytest_timeout, tensorflow, tqdm, watchfiles  # noqa: F401, E401
 
 if sys.version_info < (3, 11):
-    import exceptiongroup  # noqa: F401
+    import exceptiongroup, tomli  # noqa: F401, E401
 print(f"Python {sys.version.split()[0]}, TensorFlow {tensorflow.__version__}, Keras {keras.__version__}, "
       f"NumPy {numpy.__version__}: ready")
 PYTHON
