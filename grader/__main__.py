@@ -21,12 +21,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from grader import course
-from grader.instructor import check_course, fence_probe, grade, gradescope, release, stubgen
-from grader.learner import watch
-
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["fence"]:
+        # Before anything here imports NumPy: the probe's fenced child tries that import itself.
+        from grader.instructor import fence_probe
+
+        return fence_probe.run(argv[1:])
+    from grader import course
+    from grader.instructor import check_course, fence_probe, grade, gradescope, release, stubgen
+    from grader.learner import watch
+
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     grade.add_command(commands)

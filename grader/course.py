@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    import tomllib  # novermin: from Python 3.11 on, guarded above
 else:  # pragma: no cover - Python 3.10 reads TOML with the backport
     import tomli as tomllib
 
@@ -49,26 +49,41 @@ def read_manifest(root: Path = ROOT) -> tuple[Exercise, ...]:
     """
     path = root / MANIFEST
     try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("exercise")
+        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ManifestError(f"{MANIFEST}: {error}") from None
-    if not isinstance(entries, list) or not entries:
+    unknown = sorted(set(manifest) - {"exercise"})
+    if unknown:
+        raise ManifestError(f"{MANIFEST}: keys this course does not know: {', '.join(unknown)} (only [[exercise]] "
+                            "tables)")
+    entries = manifest.get("exercise")
+    if not isinstance(entries, list) or not entries or not all(isinstance(entry, dict) for entry in entries):
         raise ManifestError(f"{MANIFEST}: no [[exercise]] tables")
     exercises = []
     for number, entry in enumerate(entries, start=1):
-        name = entry.get("name")
-        tasks = entry.get("tasks")
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ManifestError(f"{MANIFEST}: exercise {number} has no name that can be a module's ({name!r})")
-        if not isinstance(entry.get("hint"), str) or not isinstance(tasks, dict) or not tasks:
-            raise ManifestError(f"{MANIFEST}: exercise {name!r} needs a hint and a [exercise.tasks] table")
-        if not all(isinstance(steps, list) and all(isinstance(s, str) for s in steps) for steps in tasks.values()):
-            raise ManifestError(f"{MANIFEST}: each task of {name!r} is a list of hint steps (strings)")
-        exercises.append(Exercise(name, entry["hint"], {task: tuple(steps) for task, steps in tasks.items()},
-                                  tuple(entry.get("blocked_packages", ()))))
+        exercises.append(_exercise(number, entry))
     if len({exercise.name for exercise in exercises}) != len(exercises):
         raise ManifestError(f"{MANIFEST}: an exercise is named twice")
     return tuple(exercises)
+
+
+def _exercise(number: int, entry: dict) -> Exercise:
+    """One ``[[exercise]]`` table as an ``Exercise``; a missing, misspelt or mistyped key is a ``ManifestError``."""
+    name, hint, tasks = entry.get("name"), entry.get("hint"), entry.get("tasks")
+    blocked = entry.get("blocked_packages", [])
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ManifestError(f"{MANIFEST}: exercise {number} has no name that can be a module's ({name!r})")
+    unknown = sorted(set(entry) - {"name", "hint", "tasks", "blocked_packages"})
+    if unknown:
+        raise ManifestError(f"{MANIFEST}: exercise {name!r} has keys this course does not know: {', '.join(unknown)} "
+                            "(name, hint, blocked_packages and [exercise.tasks] are)")
+    if not isinstance(hint, str) or not isinstance(tasks, dict) or not tasks:
+        raise ManifestError(f"{MANIFEST}: exercise {name!r} needs a hint and a [exercise.tasks] table")
+    if not all(isinstance(steps, list) and all(isinstance(s, str) for s in steps) for steps in tasks.values()):
+        raise ManifestError(f"{MANIFEST}: each task of {name!r} is a list of hint steps (strings)")
+    if not isinstance(blocked, list) or not all(isinstance(package, str) and package for package in blocked):
+        raise ManifestError(f"{MANIFEST}: blocked_packages of {name!r} is a list of package names, not {blocked!r}")
+    return Exercise(name, hint, {task: tuple(steps) for task, steps in tasks.items()}, tuple(blocked))
 
 
 try:
@@ -76,6 +91,7 @@ try:
     MANIFEST_ERROR: ManifestError | None = None
 except ManifestError as error:  # said by every command (check-course reports it with the rest)
     COURSE, MANIFEST_ERROR = (), error
+
 # Exercise modules in course order; the score table and the result files number
 # exercises by their place here.
 EXERCISES = tuple(exercise.name for exercise in COURSE)
@@ -85,6 +101,7 @@ _BY_NAME = {exercise.name: exercise for exercise in COURSE}
 def exercise(name: str) -> Exercise | None:
     """The manifest's entry for ``name``; None for a name that is not an exercise of the course."""
     return _BY_NAME.get(name)
+
 
 # The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):
 CHECK_SECONDS = 60.0  # each check (more for the checks that train: their own ``timeout=``)

@@ -47,8 +47,8 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--exercise", f"grade only this exercise (repeatable; one of {', '.join(EXERCISES)}; default: all)", str,
            "NAME", choices=EXERCISES, repeatable=True),
     Option("--target", "the folder of the modules to grade: exercises (default: your work), solutions (the "
-           "reference) or any folder of NAME.py files; the CHECKS_TARGET environment variable does the same",
-           str, "FOLDER"),
+           "reference, in the course's own repository) or any folder of NAME.py files; the CHECKS_TARGET "
+           "environment variable does the same", str, "FOLDER"),
     Option("--target-label", "how reports name the graded folder (python -m grader grade stages submissions in a "
            "temporary one)", str, "LABEL"),
     Option("--gradescope-json", "write Gradescope's results.json here", Path, "PATH"),
@@ -62,9 +62,9 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
            "Gradescope, keep it below Gradescope's own timeout", float, "SECONDS"),
     Option("--grader-memory-gb", "address-space limit of the grading process itself, not its workers (Linux; 0: "
            f"none; default {GRADER_MEMORY_GB:g} for python -m grader grade, none for pytest)", float, "GB"),
-    Option("--grading-seed-file", "a file holding an instructor's secret seed that changes every generated input, "
-           "reproducibly for that seed (or CHECKS_GRADING_SEED); the seed never appears on a command line",
-           Path, "PATH"),
+    Option("--grading-seed-file", "a file holding an instructor's secret seed: every generated input changes with it, "
+           "reproducibly, and the seed never appears on a command line (grade also reads CHECKS_GRADING_SEED; "
+           "gradescope copies the file into the zip: keep that zip private)", Path, "PATH"),
     Option("--grading-seed", "an instructor's secret seed (prefer --grading-seed-file: a command line is readable "
            "by other processes of the same user)", str, "SEED"),
     Option("--show-traceback", "add pytest's traceback under each failure, not only the learner's message"),
@@ -132,6 +132,8 @@ def as_arguments(values: dict, separate: bool = False) -> list[str]:
             arguments.append(option.flag)
             continue
         for one in value if isinstance(value, (list, tuple)) else (value,):
-            text = f"{one:g}" if isinstance(one, float) else str(one)
+            text = str(one)
+            if isinstance(one, float) and float(f"{one:g}") == one:
+                text = f"{one:g}"  # 90, not 90.0: one per line of Gradescope's grade-options, as typed
             arguments += [option.flag, text] if separate else [f"{option.flag}={text}"]
     return arguments

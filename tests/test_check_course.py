@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader.instructor.check_course import check_course
 from tests.conftest import ROOT
 
-PARTS = ("course.toml", "checks", "solutions", "exercises", "tests/__init__.py", "tests/mutants",
+PARTS = ("course.toml", "grader/instructor/autograder/classroom.yml", "checks", "solutions", "exercises",
+         "tests/__init__.py", "tests/mutants",
          "tests/alternatives", "notebooks/chapter5.ipynb")
 
 
@@ -52,10 +55,12 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
     edit(course / "solutions" / "conv.py", "def conv2d(", "def convolve2d(")  # a function renamed in one place
     # a hint for a task that does not exist, and one with two steps
     edit(course / "course.toml", "\nsmooth_curve = [", '\nsmooth = ["a", "b", "c"]\nsmooth_curve = [')
-    edit(course / "course.toml", "\nbuild_activation_model = [", '\nearly_look = ["a nudge?", "the idea"]\nbuild_activation_model = [')
+    edit(course / "course.toml", "\nbuild_activation_model = [",
+         '\nearly_look = ["a nudge?", "the idea"]\nbuild_activation_model = [')
     (course / "checks" / "test_extra.py").write_text("def test_nothing():\n    pass\n")
     edit(course / "tests" / "mutants" / "mnist.py", 'check="test_mnist_model_parameter_count"),\n]', 'check="test_mnist_model_parameters"),\n]')
     edit(course / "course.toml", "\nplot_history = [", "\nplot_histories = [")  # a task renamed in the manifest
+    edit(course / "grader" / "instructor" / "autograder" / "classroom.yml", ' curves visualize"', ' visualize curves"')
 
     run = check_course_command(course)
     assert run.returncode == 1, run.stdout + run.stderr
@@ -71,6 +76,8 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
         "names check 'test_mnist_model_parameters'",
         "checks/test_curves.py: task 'plot_histories' of course.toml has no check",
         "solutions/curves.py: no function 'plot_histories'",
+        "grader/instructor/autograder/classroom.yml: EXERCISES should be \"conv mnist dataset convnet transfer "
+        "curves visualize\" (the course, in its order)",
     ):
         assert expected in shown, f"{expected!r} not in:\n{shown}"
     # each check of the old name, with its line
@@ -86,7 +93,8 @@ def test_a_manifest_that_cannot_be_read_is_named_and_nothing_grades(tmp_path):
     run = check_course_command(course)
     assert run.returncode == 1 and "course.toml: Cannot overwrite a value (at line" in run.stdout, run.stdout
     assert len(run.stdout.strip().splitlines()) == 2, run.stdout  # the summary and that line: nothing else to say
-    shutil.copytree(ROOT / "grader", course / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "grader", course / "grader", ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
     shutil.copy2(ROOT / "pyproject.toml", course / "pyproject.toml")
     listing = subprocess.run([sys.executable, "-m", "grader", "list"], capture_output=True, text=True, timeout=120,
                              cwd=course)
@@ -94,6 +102,22 @@ def test_a_manifest_that_cannot_be_read_is_named_and_nothing_grades(tmp_path):
     graded = subprocess.run([sys.executable, "-m", "pytest", "checks", "-q"], capture_output=True, text=True,
                             timeout=120, cwd=course)
     assert graded.returncode != 0 and "the course cannot be graded without it" in graded.stdout + graded.stderr, graded
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ('name = "conv"\n', 'name = "conv"\nblocked-packages = ["scipy"]\n',
+     "keys this course does not know: blocked-packages"),
+    ('blocked_packages = ["tensorflow", "keras", "tf_keras", "torch", "jax", "jaxlib", "scipy"]',
+     'blocked_packages = "scipy"', "blocked_packages of 'conv' is a list of package names, not 'scipy'"),
+    ('[[exercise]]\nname = "conv"', 'title = "convnets"\n\n[[exercise]]\nname = "conv"',
+     "keys this course does not know: title"),
+])
+def test_a_manifest_entry_of_the_wrong_shape_is_refused_with_the_reason(tmp_path, old, new, said):
+    from grader.course import ManifestError, read_manifest
+
+    (tmp_path / "course.toml").write_text((ROOT / "course.toml").read_text().replace(old, new, 1))
+    with pytest.raises(ManifestError, match=re.escape(said)):
+        read_manifest(tmp_path)
 
 
 def test_a_learners_release_is_checked_for_what_it_ships(tmp_path):

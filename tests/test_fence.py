@@ -989,6 +989,7 @@ def test_probe_command_prints_its_findings():
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert "report" in found and "checks" in found, found
+    assert found.get("numpy_imported_before") is False, found  # the fenced child imports NumPy itself
     if ABI is not None:
         checks = found["checks"]
         assert checks["write_inside"] == "ok" and checks["write_outside"] == "PermissionError", checks

@@ -19,7 +19,7 @@ def parser_for(names) -> argparse.ArgumentParser:
 
 def test_chosen_values_survive_the_trip_through_flags_and_back():
     """What ``as_arguments`` writes (a grade's pytest process, a runner's session) parses back to the same values."""
-    chosen = {"exercise": ["conv", "transfer"], "check_timeout": 90.0, "run_timeout": 600.5,
+    chosen = {"exercise": ["conv", "transfer"], "check_timeout": 90.0, "run_timeout": 1234567.8,
               "grader_memory_gb": 8.0, "grading_seed_file": Path("/secret/seed"), "show_traceback": True,
               "require_fence": True, "show_fence": False, "gradescope_json": None}
     for separate in (False, True):

@@ -1,4 +1,5 @@
-"""The instructor's commands: ``grade`` (one submission, or a batch), ``release``, ``gradescope``, ``stubgen``, ``check-course``.
+"""The instructor's commands: ``grade`` (one submission, or a batch), ``release``, ``gradescope``, ``stubgen``,
+``check-course`` and ``fence``.
 
 ``submission`` takes an upload apart (only its exercise modules), ``batch``
 grades many into a gradebook, ``gradescope`` and ``release`` build what is

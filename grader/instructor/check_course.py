@@ -12,7 +12,8 @@ reports each disagreement with the file it is in:
 - ``exercises/NAME.py`` against what ``python -m grader stubgen`` makes of the solution;
 - ``tests/mutants/NAME.py`` (each mutant applies to the solution and names a check of
   ``checks/test_NAME.py``) and ``tests/alternatives/NAME/*.py`` (each defines every task);
-- ``notebooks/chapter5.ipynb``: one grade cell per exercise, in course order.
+- ``notebooks/chapter5.ipynb``: one grade cell per exercise, in course order;
+- the release's Classroom workflow (``grader/instructor/autograder/classroom.yml``): its ``EXERCISES``.
 
 The manifest is read as TOML and everything else from the files' syntax (``ast``), never imported, except the
 mutants (``tests/mutants/`` builds them in code). Parts a learner's release does
@@ -31,6 +32,7 @@ from pathlib import Path
 from grader.course import MANIFEST, ROOT, Exercise, ManifestError, read_manifest
 
 NOTEBOOK = Path("notebooks") / "chapter5.ipynb"
+CLASSROOM_WORKFLOW = Path("grader") / "instructor" / "autograder" / "classroom.yml"
 HINT_STEPS = 3  # nudge, idea, API
 
 
@@ -83,6 +85,7 @@ def check_course(root: Path = ROOT) -> CourseReport:
     _check_mutants(root, exercises, checks_of, report)
     _check_alternatives(root, tasks_of, report)
     _check_notebook(root, exercises, report)
+    _check_classroom_workflow(root, exercises, report)
     return report
 
 
@@ -138,7 +141,7 @@ def _check_exercise(root: Path, exercise: Exercise, report: CourseReport) -> set
 
 
 def _check_entry(exercise: Exercise, report: CourseReport) -> None:
-    """The manifest's entry itself: a hint, three hint steps per task, package names."""
+    """The manifest's entry itself: a hint, and three hint steps per task."""
     where = f"{MANIFEST}, exercise {exercise.name!r}"
     if not exercise.hint.strip():
         report.problem(where, "the hint is empty (python -m grader list shows it)")
@@ -147,8 +150,6 @@ def _check_entry(exercise: Exercise, report: CourseReport) -> None:
             report.problem(where, f"task {task!r} should have {HINT_STEPS} hint steps (nudge, idea, API)")
         else:
             report.count("hint ladders")
-    if not all(isinstance(package, str) and package for package in exercise.blocked_packages):
-        report.problem(where, f"blocked_packages should be package names, not {exercise.blocked_packages!r}")
 
 
 def _check_stub(root: Path, name: str, report: CourseReport) -> None:
@@ -238,6 +239,20 @@ def _check_notebook(root: Path, exercises: tuple[str, ...], report: CourseReport
     if graded != wanted:
         report.problem(_shown(path, root), f"its grade cells should be {wanted} (one per exercise, in course "
                                            f"order), not {graded}: edit notebooks/make_chapter5.py")
+
+
+def _check_classroom_workflow(root: Path, exercises: tuple[str, ...], report: CourseReport) -> None:
+    """The exercises the release's Classroom workflow grades by default: the course's, in its order."""
+    path = root / CLASSROOM_WORKFLOW
+    if not path.is_file():
+        return
+    import re
+
+    found = re.search(r'^\s*EXERCISES:\s*"([^"]*)"', path.read_text(encoding="utf-8"), re.MULTILINE)
+    listed = tuple(found.group(1).split()) if found else None
+    if listed != exercises:
+        report.problem(_shown(path, root), f"EXERCISES should be \"{' '.join(exercises)}\" (the course, in its "
+                                           f"order), not {listed!r}")
 
 
 _NOT_MARKED = object()

@@ -166,6 +166,8 @@ def probe() -> dict:
     import tempfile
 
     result = {"python": sys.version.split()[0], "machine": platform.machine(),
+              # Imported already, "import_numpy" would prove nothing about reading NumPy behind the fence.
+              "numpy_imported_before": "numpy" in sys.modules,
               "landlock_abi": landlock_abi()}
     if not hasattr(os, "fork"):
         return {**result, "error": "no fork on this system"}
@@ -215,8 +217,18 @@ def probe() -> dict:
     return result
 
 
+HELP = "print, as JSON, what the workers' fence enforces on this machine"
+
+
 def add_command(commands) -> None:
-    """Adds ``fence`` to the ``python -m grader`` subcommands."""
-    parser = commands.add_parser("fence", help="print, as JSON, what the workers' fence enforces on this machine",
-                                 description=__doc__.split("\n\n")[0])
-    parser.set_defaults(run=lambda args: print(json.dumps(probe())) or 0)
+    """Adds ``fence`` to the ``python -m grader`` subcommands (for their list; ``run`` runs it)."""
+    commands.add_parser("fence", help=HELP, description=__doc__.split("\n\n")[0])
+
+
+def run(argv: list[str]) -> int:
+    """``python -m grader fence``, started before the other commands import anything (NumPy, the manifest)."""
+    import argparse
+
+    argparse.ArgumentParser(prog="python -m grader fence", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    print(json.dumps(probe()))
+    return 0

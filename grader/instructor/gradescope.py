@@ -10,8 +10,8 @@ The zip holds, at its root, what Gradescope looks for and the course it grades w
   ``--check-timeout``, ``--run-timeout``, ``--require-fence``), one argument a line, read by
   ``run_autograder``;
 - ``grading-seed``, with ``--grading-seed-file``: the secret seed;
-- ``checks/``, ``grader/``, ``data/`` (as in a release), ``pyproject.toml``
-  and the learner's ``README.md`` (which ``pyproject.toml`` names).
+- ``checks/``, ``grader/``, ``data/`` (as in a release), ``course.toml``,
+  ``pyproject.toml`` and the learner's ``README.md`` (which ``pyproject.toml`` names).
 
 No ``solutions/``: the checks never need the reference. No ``tests/``,
 ``exercises/`` or ``lab/`` either. Like a release, the zip is searched for

@@ -11,8 +11,8 @@ A release holds what a learner needs to work and to grade their work:
 - ``lab/``: the experiments that run on the learner's own code;
 - ``README.md``: this checkout's README without its instructor parts
   (``student_readme``), and the ``docs/`` pictures it shows;
-- ``pyproject.toml``, ``.gitignore`` and a GitHub Classroom workflow,
-  ``.github/workflows/classroom.yml``.
+- ``course.toml`` (the manifest), ``pyproject.toml``, ``.gitignore`` and a
+  GitHub Classroom workflow, ``.github/workflows/classroom.yml``.
 
 No ``solutions/``, ``tests/``, ``.ci/``. Before anything is written, every
 released text file is searched for the parts of the solutions between
@@ -129,7 +129,7 @@ def add_command(commands) -> None:
         "release",
         help="write the learner's starter repository (stubs, checks, grader, data; no solutions, no tests)",
         description="Writes the learner's starter repository into DEST: the stubs made from solutions/, checks/, "
-        "grader/, data/, lab/, the README's learner part, pyproject.toml and a GitHub Classroom workflow. "
+        "grader/, data/, lab/, the README's learner part, course.toml, pyproject.toml and a GitHub Classroom workflow. "
         "Refused if DEST is not empty, or if any released file would hold solution text.",
     )
     parser.add_argument("dest", type=Path, metavar="DEST", help="a new or empty folder")
