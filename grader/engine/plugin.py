@@ -304,14 +304,15 @@ def pytest_collection_finish(session):
             item.obj._hypothesis_internal_use_seed = (
                 item_seed(config, item.nodeid) if course.SECRET_SEED[0] is not None else None)
         line_no, test_code = results.check_source(item.function)
+        entry = course.exercise(exercise_name(item))
         book.add_check(
             nodeid=item.nodeid,
             exercise=exercise_name(item),
             name=first_line(item.function.__doc__) or item.name,
             points=float(marker.args[0]) if marker.args else 1.0,
             task=marker.kwargs.get("task"),
-            tasks=tuple(getattr(course.exercise(exercise_name(item)), "tasks", ())),
-            hint=getattr(course.exercise(exercise_name(item)), "hint", ""),
+            tasks=tuple(entry.tasks) if entry else (),
+            hint=entry.hint if entry else "",
             line_no=line_no,
             test_code=test_code,
         )

@@ -80,7 +80,7 @@ def grade_command(args, parser) -> int:
     for flag in ("jobs", "force", "dask", "submitted_only", "exitfirst", "keyword"):
         if getattr(args, flag) not in (None, False, 1):
             parser.error(f"--{flag.replace('_', '-')} needs --out DIR (batch re-grading).")
-    if len(args.submissions) > 1 and (args.gradescope_json or args.classroom_json or args.classroom_json_dir):
+    if len(args.submissions) > 1 and result_paths(args):
         parser.error("--gradescope-json and --classroom-json(-dir) take one submission; grade others one at a time.")
     worst = 0
     for submission in args.submissions:
@@ -93,14 +93,14 @@ def grade_command(args, parser) -> int:
 def batch_command(args, parser) -> int:
     from grader.instructor.batch import BatchError, BatchOptions, grade_batch
 
-    if args.gradescope_json or args.classroom_json or args.classroom_json_dir:
+    if result_paths(args):
         parser.error("with --out, every submission's result files are written into DIR/ID/.")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1.")
     chosen = BatchOptions(
         exercises=tuple(args.exercise or EXERCISES), submitted_only=args.submitted_only, exitfirst=args.exitfirst,
         keyword=args.keyword, seed=args.seed, jobs=args.jobs, force=args.force, dask=args.dask,
-        progress=args.progress, **{name: getattr(args, name) or None for name in SESSION_OPTIONS},
+        progress=args.progress, **session_options(args),
     )
     try:
         return grade_batch(args.submissions, args.out, chosen)
@@ -141,14 +141,18 @@ def grade_one(submission: Path, args) -> int:
             return 2
         for note in staged.skipped:
             print(f"note: {note}", file=sys.stderr)
-        chosen = {name: getattr(args, name) or None for name in SESSION_OPTIONS}
         command = [sys.executable, "-m", "pytest", *grading_arguments(
-            staged.folder, checks, **chosen, **result_paths(args), show_fence=args.show_fence,
+            staged.folder, checks, **session_options(args), **result_paths(args), show_fence=args.show_fence,
             grading_seed_file=write_seed_file(Path(scratch), args.seed) if args.seed else None)]
         command.append("-q" if not args.quiet else "-qq")
         temporary = Path(scratch) / "tmp"
         temporary.mkdir()
         return run_with_watchdog(command, {**grading_environ(), "TMPDIR": str(temporary)}, checks, args)
+
+
+def session_options(args) -> dict:
+    """The options a grading session takes (``SESSION_OPTIONS``) as given; 0 or False (none given) as None."""
+    return {name: getattr(args, name) or None for name in SESSION_OPTIONS}
 
 
 def result_paths(args) -> dict[str, Path]:
