@@ -103,6 +103,17 @@ def exercise(name: str) -> Exercise | None:
     return _BY_NAME.get(name)
 
 
+def hint_steps(name: str, task: str | None) -> tuple[str, ...]:
+    """The steps of ``task``'s hint (a nudge, the idea, the API); the exercise's one hint where the task has none.
+
+    Always at least one step: ``("",)`` for a name that is not an exercise of the course.
+    """
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        return ("",)
+    return entry.tasks.get(task or "") or (entry.hint,)
+
+
 # The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):
 CHECK_SECONDS = 60.0  # each check (more for the checks that train: their own ``timeout=``)
 RUN_SECONDS = 1800.0  # the whole run; the checks after it read "not run"

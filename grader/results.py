@@ -42,6 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import course
 from grader.course import EXERCISES, relative_path
 from grader.scratch import write_atomically
 
@@ -58,12 +59,18 @@ CUT_NOTE = " [... cut to fit GitHub Classroom: the whole message is in the gradi
 
 @dataclass
 class CheckResult:
+    """One check as graded: what every writer (result files, batch, terminal, watch, notebook) reads.
+
+    It crosses from a runner to the watch and the notebook, and is kept in the learner's state file, as its
+    ``record()``: the ``RECORD_FIELDS``, plain data.
+    """
+
     nodeid: str
     exercise: str
     name: str
     points: float
     task: str | None
-    task_id: int | None
+    task_id: int | None  # the task's number in the exercise's manifest entry, from 1 (None: no task)
     status: str = "not run"
     message: str = ""
     line_no: int = 0  # the check function's `def` line in its checks file (0: unknown)
@@ -71,9 +78,30 @@ class CheckResult:
     import_error: str | None = None  # the module whose failed import kept this check from running
     calls: list[str] = field(default_factory=list)  # the learner's functions the check looked up; "*": its text
 
+    RECORD_FIELDS = ("nodeid", "exercise", "name", "points", "task", "status", "message", "import_error", "calls")
+
     @property
     def score(self) -> float:
         return self.points if self.status == "passed" else 0.0
+
+    def record(self) -> dict:
+        """The check as plain data (``RECORD_FIELDS``): a runner's answer and the learner's state file hold these."""
+        return {name: getattr(self, name) for name in self.RECORD_FIELDS}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "CheckResult":
+        """The check a ``record()`` was made from (its source and line, which records leave out, unknown)."""
+        fields = {name: record.get(name) for name in cls.RECORD_FIELDS}
+        fields["calls"] = list(fields["calls"] or [])
+        fields["message"] = fields["message"] or ""
+        return cls(**fields, task_id=task_number(fields["exercise"], fields["task"]))
+
+
+def task_number(exercise: str, task: str | None) -> int | None:
+    """``task``'s number among ``exercise``'s tasks in the manifest (from 1), or None."""
+    entry = course.exercise(exercise)
+    tasks = list(entry.tasks) if entry is not None else []
+    return tasks.index(task) + 1 if task in tasks else None
 
 
 @dataclass
@@ -83,7 +111,6 @@ class Gradebook:
     classroom_path: str | None = None
     classroom_dir: str | None = None  # one classroom file per exercise, DIR/NAME.json, each within the part limit
     checks: dict[str, CheckResult] = field(default_factory=dict)
-    hints: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     # Points the checks files declare, known before collection; the maximum while no check is registered.
     expected_max_score: float | None = None
@@ -99,12 +126,10 @@ class Gradebook:
         Gradebook.live.append(self)
 
     # ---------------------------------------------------------------- recording
-    def add_check(self, *, nodeid, exercise, name, points, task, tasks, hint, line_no=0, test_code=""):
+    def add_check(self, *, nodeid, exercise, name, points, task, tasks, line_no=0, test_code=""):
         task_id = (list(tasks).index(task) + 1) if task in tasks else None
         self.checks[nodeid] = CheckResult(nodeid, exercise, name, points, task, task_id,
                                           line_no=line_no, test_code=test_code)
-        if hint:
-            self.hints[exercise] = hint
 
     def record(self, nodeid: str, status: str, message: str) -> None:
         check = self.checks[nodeid]
@@ -182,36 +207,9 @@ class Gradebook:
         exercise = self.current_exercise()
         if exercise is None:
             return ["All checks pass. Well done!"]
-        check = next(c for c in self.of(exercise) if c.status != "passed")
-        path = f"{self.target}/{exercise}.py"
-        what = f"`{check.task}`" if check.task else "it"
-        if all(c.status == "not started" for c in self.of(exercise)):
-            lines = [f"Next: exercise {self.exercise_number(exercise)}, {path}: not started. Start with {what}."]
-        elif check.import_error and self.fence_refused:
-            lines = ["Next: nothing to fix in your code: this grading run requires a fence this machine did not "
-                     "give, so none of it ran (the reason is under the first check)."]
-        elif check.import_error:
-            # Not the error again: it is shown once, under the exercise's first check.
-            lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
-                     "(the error is under its first check)."]
-        else:
-            lines = [f"Next: {path}, {what}: \"{check.name}\" is {check.status}.",
-                     f"      {check.message.splitlines()[0] if check.message else ''}"]
-        hint = "" if check.import_error else self.task_hint(exercise, check.task)
-        if hint:
-            lines.append(f"Hint: {hint}")
-        lines.append(f"Run only this exercise: pytest checks/test_{exercise}.py")
-        return lines
-
-    def task_hint(self, exercise: str, task: str | None) -> str:
-        """The hint for ``task``: its ladder's first step, as ``python -m grader hint`` first gives it.
-
-        The exercise's own hint (the manifest's ``hint``) when the task has no ladder.
-        """
-        from grader.learner.state import task_ladder
-
-        ladder = task_ladder(exercise, task)
-        return ladder[0] if ladder else self.hints.get(exercise, "")
+        return [*next_step_lines(exercise, f"{self.target}/{exercise}.py", self.of(exercise),
+                                 fence_refused=self.fence_refused, detail=True),
+                f"Run only this exercise: pytest checks/test_{exercise}.py"]
 
     # ---------------------------------------------------------------- files
     def write_placeholder(self) -> None:
@@ -377,6 +375,50 @@ class Gradebook:
                 cost += f" The other {others} checks ran, and their scores count."
             messages.append(f"{error}\n{cost}")
         return messages
+
+
+def first_failing(checks: list[CheckResult]) -> CheckResult | None:
+    """The first check that does not pass, preferring one that ran and failed over one not started."""
+    pending = [c for c in checks if c.status != "passed"]
+    started = [c for c in pending if c.status != "not started"]
+    return (started or pending or [None])[0]
+
+
+def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fence_refused: bool = False,
+                    error: str | None = None, detail: bool = False) -> list[str]:
+    """What to do next on ``exercise``, an exercise not at full marks: the one ``Next:`` line every command writes.
+
+    Args:
+        exercise: the exercise's name.
+        shown: its module as the learner sees it ("exercises/conv.py").
+        checks: its checks as graded.
+        fence_refused: the run required a fence this machine did not give, so no learner code ran.
+        error: why grading the exercise failed (not the learner's code), if it did.
+        detail: also the first line of the check's message and the first step of its task's hint (the score
+            table and ``feedback.md`` show them; the watch shows the whole message and hint elsewhere).
+    """
+    check = first_failing(checks)
+    where = f"exercise {EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0}, {shown}"
+    if error or check is None:
+        return [f"Next: {where}."]
+    what = f"`{check.task}`" if check.task else "it"
+    if all(c.status == "not started" for c in checks):
+        lines = [f"Next: {where}: not started. Start with {what}."]
+    elif check.import_error and fence_refused:
+        lines = ["Next: nothing to fix in your code: this grading run requires a fence this machine did not "
+                 "give, so none of it ran (the reason is under the first check)."]
+    elif check.import_error:
+        # Not the error again: it is shown once, under the exercise's first check.
+        lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
+                 "(the error is under its first check)."]
+    else:
+        lines = [f"Next: {shown}, {what}: \"{check.name}\" is {check.status}."]
+        if detail:
+            lines.append(f"      {check.message.splitlines()[0] if check.message else ''}")
+    hint = "" if check.import_error or not detail else course.hint_steps(exercise, check.task)[0]
+    if hint:
+        lines.append(f"Hint: {hint}")
+    return lines
 
 
 def compact_json(payload: dict) -> str:

@@ -287,7 +287,7 @@ def test_long_messages_are_cut_to_fit_and_points_stay(tmp_path):
     book = results.Gradebook(target="exercises", classroom_dir=str(tmp_path / "parts"))
     for index in range(21):
         book.add_check(nodeid=f"checks/test_visualize.py::test_{index}", exercise="visualize", name=f"check {index}",
-                       points=2.0, task=None, tasks=(), hint="", line_no=index + 1, test_code="x = 1\n" * 666)
+                       points=2.0, task=None, tasks=(), line_no=index + 1, test_code="x = 1\n" * 666)
         book.record(f"checks/test_visualize.py::test_{index}", "passed" if index % 3 else "failed", "🐈" * 2_000)
     crash = "boom " * 5_000
     book.write(crash=crash, duration=0.0)

@@ -83,7 +83,7 @@ def passed_state(checkout: Path, exercises) -> None:
         checks = [{**{k: v for k, v in check.items() if k != "function"}, "status": "passed", "message": "",
                    "import_error": None} for check in declared_checks(exercise)]
         book.state["results"][exercise] = {"module": source_digest(book.source(exercise)),
-                                           "course": course_fingerprint(), "checks": checks, "hint": ""}
+                                           "course": course_fingerprint(), "checks": checks}
     book.save_state()
 
 
@@ -170,7 +170,7 @@ def test_watch_grades_each_save_and_moves_on_at_full_marks(checkout, terminal):
     save(conv, (ROOT / "solutions" / "conv.py").read_text())
     screen = watch.wait_for("Exercise 6: curves", "Exercise 1 (conv) is done", seconds=180)
     assert f"6/7 exercises done · {points_done + EXERCISE_MAX['conv']:g}/{COURSE_MAX:g} points" in screen, screen
-    assert "Exercise 1 (conv) is done: full marks! Next: exercise 6 (curves)." in screen, screen
+    assert "Exercise 1 (conv) is done: full marks! On to exercise 6 (curves)." in screen, screen
 
     save(checkout / "curves.py", (ROOT / "solutions" / "curves.py").read_text())
     screen = watch.wait_for("Every exercise is done", seconds=180)
@@ -262,10 +262,10 @@ def test_untouched_stubs_need_no_grading():
     known = LearnerGrader(checkout).known()
     assert list(known) == list(EXERCISES) and all(r.state == "not started" for r in known.values())
     assert {e: r.max_points for e, r in known.items()} == EXERCISE_MAX
-    assert known["conv"].checks[0] == {
+    assert known["conv"].checks[0].record() == {
         "nodeid": "checks/test_conv.py::test_output_length_by_hand", "exercise": "conv",
         "name": "conv_output_length gives the sizes worked out by hand", "points": 1.0, "task": "conv_output_length",
-        "status": "not started", "import_error": None,
+        "status": "not started", "import_error": None, "calls": [],
         "message": "not started: `conv_output_length` in exercises/conv.py still raises NotImplementedError. "
                    "Replace the `raise NotImplementedError(...)` line with your code."}
 
@@ -316,7 +316,7 @@ def test_pytest_checks_agrees_with_its_score_table(checkout, tmp_path):
     graded = json.loads(classroom.read_text())["tests"]
     book = Checkout.open(checkout)
     for exercise in ("mnist", "dataset", "convnet", "transfer", "visualize"):
-        local = [(f"{exercise}: {c['name']}", c["points"], c["message"]) for c in book.untouched_stub_result(exercise).checks]
+        local = [(f"{exercise}: {c.name}", c.points, c.message) for c in book.untouched_stub_result(exercise).checks]
         assert local == [(t["name"], t["max_score"], t["message"]) for t in graded if t["name"].startswith(exercise + ":")]
 
     full = subprocess.run([sys.executable, "-m", "pytest", "checks/test_conv.py", "checks/test_curves.py",
@@ -425,7 +425,7 @@ def test_a_save_regrades_only_the_checks_of_the_functions_it_changed(checkout):
         result = grader.grade(["conv"], on_event=lambda e: started.append(e["nodeid"]) if e["event"] == "start"
                               else None)["conv"]
         assert result.error is None, result.error
-        return {check["nodeid"]: (check["status"], check["message"]) for check in result.checks}
+        return {check.nodeid: (check.status, check.message) for check in result.checks}
 
     try:
         save(checkout / "conv.py", correct)

@@ -210,7 +210,7 @@ def book_with_checks(tmp_path: Path) -> results.Gradebook:
     for exercise, name, points, task, line in rows:
         book.add_check(nodeid=f"checks/test_{exercise}.py::test_{name}", exercise=exercise, name=f"check {name}",
                        points=float(points), task=task, tasks=CONV_TASKS if exercise == "conv" else ("load",),
-                       hint="", line_no=line, test_code=f"def test_{name}(exercise):\n    ...")
+                       line_no=line, test_code=f"def test_{name}(exercise):\n    ...")
     return book
 
 
@@ -443,7 +443,7 @@ def test_totals_are_exact_with_fractional_points(tmp_path):
                              classroom_path=str(tmp_path / "classroom.json"))
     for index in range(10):
         book.add_check(nodeid=f"t::{index}", exercise="conv", name=f"c{index}", points=0.1, task=None, tasks=(),
-                       hint="", line_no=index + 1, test_code="...")
+                       line_no=index + 1, test_code="...")
         book.record(f"t::{index}", "passed", "")
     book.write(crash=None, duration=0.0)
     gradescope, classroom = written(book)

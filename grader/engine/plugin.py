@@ -312,7 +312,6 @@ def pytest_collection_finish(session):
             points=float(marker.args[0]) if marker.args else 1.0,
             task=marker.kwargs.get("task"),
             tasks=tuple(entry.tasks) if entry else (),
-            hint=entry.hint if entry else "",
             line_no=line_no,
             test_code=test_code,
         )

@@ -144,7 +144,7 @@ def command(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {args.dest}: {len(files)} files ({', '.join(sorted(top_level(files)))}).")
-    print("Next: push it as a template repository for GitHub Classroom (README.md, \"GitHub Classroom\"), "
+    print("Then push it as a template repository for GitHub Classroom (README.md, \"GitHub Classroom\"), "
           "or hand it out as it is.")
     return 0
 

@@ -35,7 +35,8 @@ class Report:
 
     @property
     def checks(self) -> list[dict]:
-        return self.result.checks
+        """Each check as plain data: ``nodeid``, ``exercise``, ``name``, ``points``, ``task``, ``status``, ``message``..."""
+        return self.result.records()
 
     def __str__(self) -> str:
         from grader.learner.watch import exercise_lines, failure_lines
@@ -61,9 +62,9 @@ class Report:
         number = EXERCISES.index(result.exercise) + 1
         colours = {"passed": "#1a7f37", "not started": "#6e7781"}
         rows = "".join(
-            f"<tr><td style='color:{colours.get(c['status'], '#cf222e')}'>{html.escape(c['status'])}</td>"
-            f"<td style='text-align:left'>{html.escape(c['name'])}</td>"
-            f"<td>{c['points'] if c['status'] == 'passed' else 0:g} / {c['points']:g}</td></tr>"
+            f"<tr><td style='color:{colours.get(c.status, '#cf222e')}'>{html.escape(c.status)}</td>"
+            f"<td style='text-align:left'>{html.escape(c.name)}</td>"
+            f"<td>{c.score:g} / {c.points:g}</td></tr>"
             for c in result.checks)
         failure = "\n".join(failure_lines(result))
         detail = (f"<pre style='white-space:pre-wrap'>{html.escape(failure)}</pre>" if failure

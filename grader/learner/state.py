@@ -31,6 +31,7 @@ from grader.course import EXERCISES, ROOT, RUN_SECONDS, course_fingerprint, rela
 from grader.engine.verdicts import NotStarted
 from grader.engine.workers import WHOLE_SOURCE
 from grader.instructor import stubgen
+from grader.results import CheckResult, first_failing
 from grader.scratch import write_atomically
 
 STATE_VERSION = 1
@@ -47,24 +48,23 @@ class LearnerError(ValueError):
 
 @dataclass
 class ExerciseResult:
-    """One exercise's checks as graded: each a dict with the fields ``SessionObserver.FIELDS``."""
+    """One exercise as graded: its checks, or why grading it failed."""
 
     exercise: str
-    checks: list[dict]
-    hint: str = ""
+    checks: list[CheckResult]
     error: str | None = None  # the grading itself failed (not the learner's code)
 
     @property
     def points(self) -> float:
-        return sum(c["points"] for c in self.checks if c["status"] == "passed")
+        return sum(c.score for c in self.checks)
 
     @property
     def max_points(self) -> float:
-        return sum(c["points"] for c in self.checks)
+        return sum(c.points for c in self.checks)
 
     @property
     def done(self) -> bool:
-        return bool(self.checks) and self.error is None and all(c["status"] == "passed" for c in self.checks)
+        return bool(self.checks) and self.error is None and all(c.status == "passed" for c in self.checks)
 
     @property
     def state(self) -> str:
@@ -72,45 +72,43 @@ class ExerciseResult:
             return "error"
         if self.done:
             return "done"
-        if all(c["status"] == "not started" for c in self.checks):
+        if all(c.status == "not started" for c in self.checks):
             return "not started"
         return "in progress"
 
-    def first_failing(self) -> dict | None:
-        """The first check that does not pass, preferring one that ran and failed over one not started."""
-        pending = [c for c in self.checks if c["status"] != "passed"]
-        started = [c for c in pending if c["status"] != "not started"]
-        return (started or pending or [None])[0]
+    def first_failing(self) -> CheckResult | None:
+        return first_failing(self.checks)
 
     def current_task(self) -> str | None:
         check = self.first_failing()
-        return check["task"] if check else None
+        return check.task if check else None
 
     def tasks(self) -> list[tuple[str, float, float, str]]:
         """(task, points, max points, state) for each task, in the checks' order."""
-        rows: dict[str, list[dict]] = {}
+        rows: dict[str, list[CheckResult]] = {}
         for check in self.checks:
-            rows.setdefault(check["task"] or "(other)", []).append(check)
+            rows.setdefault(check.task or "(other)", []).append(check)
         result = []
         for task, checks in rows.items():
-            got = sum(c["points"] for c in checks if c["status"] == "passed")
-            best = sum(c["points"] for c in checks)
-            state = ("done" if got == best else "not started" if all(c["status"] == "not started" for c in checks)
+            got = sum(c.score for c in checks)
+            best = sum(c.points for c in checks)
+            state = ("done" if got == best else "not started" if all(c.status == "not started" for c in checks)
                      else "in progress")
             result.append((task, got, best, state))
         return result
 
-    def to_json(self) -> dict:
-        return {"checks": self.checks, "hint": self.hint}
+    def records(self) -> list[dict]:
+        """Its checks as plain data (``CheckResult.record``), as the state file keeps them."""
+        return [check.record() for check in self.checks]
 
 
 def results_of(answer: dict, exercises) -> dict[str, ExerciseResult]:
     """Each exercise's result from a runner's answer (an error result for each if grading failed)."""
     results = {}
     for exercise in exercises:
-        checks = [c for c in answer.get("checks") or [] if c["exercise"] == exercise]
+        checks = [CheckResult.from_record(c) for c in answer.get("checks") or [] if c["exercise"] == exercise]
         error = answer.get("error") or (None if checks else "the grading run reported no checks for it")
-        results[exercise] = ExerciseResult(exercise, checks, (answer.get("hints") or {}).get(exercise, ""), error)
+        results[exercise] = ExerciseResult(exercise, checks, error)
     return results
 
 
@@ -183,7 +181,7 @@ class Checkout:
         entry = self.state["results"].get(exercise)
         if not entry or entry.get("module") != self.digest(exercise) or entry.get("course") != course:
             return None
-        return ExerciseResult(exercise, entry["checks"], entry.get("hint", ""))
+        return ExerciseResult(exercise, [CheckResult.from_record(check) for check in entry["checks"]])
 
     def untouched_stub_result(self, exercise: str) -> ExerciseResult | None:
         """The result of a module that is still the untouched stub, made here: every check "not started".
@@ -200,16 +198,15 @@ class Checkout:
         if not checks:
             return None
         shown = self.shown(exercise)
-        for check in checks:
-            function = check.pop("function")
-            check.update(status="not started", import_error=None,
-                         message=str(NotStarted(check["task"] or function, shown)))
-        return ExerciseResult(exercise, checks, exercise_hint(exercise))
+        return ExerciseResult(exercise, [
+            CheckResult.from_record({**check, "status": "not started",
+                                     "message": str(NotStarted(check["task"] or check["function"], shown))})
+            for check in checks])
 
     def remember(self, result: ExerciseResult, digest: str | None, course: str, functions=None) -> None:
         if result.error is None and digest is not None:
             self.state["results"][result.exercise] = {"module": digest, "course": course, "functions": functions,
-                                                      **result.to_json()}
+                                                      "checks": result.records()}
 
     def forget_checks(self, exercise: str) -> None:
         """Its next grade runs every check of ``exercise``, not only those a save changed (the watch's ``r``)."""
@@ -265,7 +262,7 @@ class Checkout:
         Returns:
             (step, number of steps, text), as ``next_hint`` does, without moving on.
         """
-        ladder = hint_ladder(exercise, task)
+        ladder = course.hint_steps(exercise, task)
         step = min(max(self.state["hint_steps"].get(f"{exercise}/{task}", 1), 1), len(ladder))
         return step, len(ladder), ladder[step - 1]
 
@@ -275,7 +272,7 @@ class Checkout:
         Returns:
             (step, number of steps, text); the last step again once all are shown.
         """
-        ladder = hint_ladder(exercise, task)
+        ladder = course.hint_steps(exercise, task)
         key = f"{exercise}/{task}"
         step = min(self.state["hint_steps"].get(key, 0) + 1, len(ladder))
         self.state["hint_steps"][key] = step
@@ -402,18 +399,6 @@ def check_exercise(name: str) -> str:
     return name
 
 
-def hint_ladder(exercise: str, task: str | None) -> tuple[str, ...]:
-    """The steps of ``task``'s hint (``course.toml``), or the exercise's one hint if it has none."""
-    return task_ladder(exercise, task) or (exercise_hint(exercise),)
-
-
-def task_ladder(exercise: str, task: str | None) -> tuple[str, ...] | None:
-    """The steps of ``task``'s hint in the manifest (nudge, idea, API), or None if it has none."""
-    entry = course.exercise(exercise)
-    ladder = entry.tasks.get(task) if entry is not None and task is not None else None
-    return ladder or None
-
-
 def declared_checks(exercise: str) -> list[dict] | None:
     """The checks of ``exercise`` as the plugin registers them, read from the checks file's syntax (no import).
 
@@ -451,12 +436,6 @@ def declared_checks(exercise: str) -> list[dict] | None:
     if declared_points([str(path)], ROOT) != sum(check["points"] for check in checks):
         return None  # a check this reading misses (a class, parametrize): collection alone can tell
     return checks
-
-
-def exercise_hint(exercise: str) -> str:
-    """The exercise's one-line hint (the manifest's ``hint``)."""
-    entry = course.exercise(exercise)
-    return entry.hint if entry is not None else ""
 
 
 # --------------------------------------------------------------------------- grading
@@ -528,7 +507,7 @@ class LearnerGrader:
         selection = self._selection(exercises, kept)
         if selection is None:
             kept = {}
-        answer = {"checks": [], "hints": {}}
+        answer: dict = {"checks": []}
         if selection != []:
             self.graded += 1
             job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
@@ -569,12 +548,12 @@ class LearnerGrader:
 def merged(exercise: str, entry: dict, rerun: set[str], answer: dict) -> ExerciseResult:
     """An exercise's last result with the checks graded again replaced by their new verdicts."""
     if answer.get("error"):
-        return ExerciseResult(exercise, [], "", answer["error"])
+        return ExerciseResult(exercise, [], answer["error"])
     fresh = {check["nodeid"]: check for check in answer.get("checks") or [] if check["exercise"] == exercise}
     if not rerun <= fresh.keys():
-        return ExerciseResult(exercise, [], "", "the grading run did not report every check it was asked to run")
+        return ExerciseResult(exercise, [], "the grading run did not report every check it was asked to run")
     checks = [fresh.get(check["nodeid"], check) for check in entry.get("checks") or []]
-    return ExerciseResult(exercise, checks, (answer.get("hints") or {}).get(exercise) or entry.get("hint", ""))
+    return ExerciseResult(exercise, [CheckResult.from_record(check) for check in checks])
 
 
 def current_exercise(results: dict[str, ExerciseResult]) -> str | None:

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader import options
+from grader import course, options
 from grader.course import EXERCISES
 from grader.learner.state import (
     HINT_STEPS,
@@ -33,8 +33,8 @@ from grader.learner.state import (
     current_exercise,
     declared_max_points,
     find_current,
-    hint_ladder,
 )
+from grader.results import next_step_lines
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "not started": "·", "timed out": "⧗", "error": "!", "not run": "-",
            "skipped": "-"}
@@ -79,12 +79,12 @@ def exercise_lines(checkout: Checkout, result: ExerciseResult, stream=None) -> l
              f"{points(result.points)}/{points(result.max_points)} points"]
     if result.error:
         return [*lines, f"  grading failed: {result.error}"]
-    width = max((len(c["name"]) for c in result.checks), default=0)
+    width = max((len(c.name) for c in result.checks), default=0)
     width = min(width, max(shutil.get_terminal_size((100, 24)).columns - 24, 30))
     for check in result.checks:
-        name = check["name"] if len(check["name"]) <= width else check["name"][: width - 1] + "…"
-        lines.append(f"  {symbol(check['status'], stream)} {name:<{width}}  {check['status']:<11} "
-                     f"{points(check['points'] if check['status'] == 'passed' else 0)}/{points(check['points'])}")
+        name = check.name if len(check.name) <= width else check.name[: width - 1] + "…"
+        lines.append(f"  {symbol(check.status, stream)} {name:<{width}}  {check.status:<11} "
+                     f"{points(check.score)}/{points(check.points)}")
     return lines
 
 
@@ -100,12 +100,12 @@ def failure_lines(result: ExerciseResult, hint: str | None = None, label: str = 
     check = result.first_failing()
     if check is None or result.error:
         return []
-    message = check["message"].splitlines() or [""]
+    message = check.message.splitlines() or [""]
     if len(message) > limit:
         message = [*message[:limit], f"… ({len(message) - limit} more lines: pytest checks/test_{result.exercise}.py)"]
-    task = f" (task `{check['task']}`)" if check["task"] else ""
-    lines = [f"First to fix{task}: \"{check['name']}\" {check['status']}", *("  " + line for line in message)]
-    hint = hint if hint is not None else hint_ladder(result.exercise, check["task"])[0]
+    task = f" (task `{check.task}`)" if check.task else ""
+    lines = [f"First to fix{task}: \"{check.name}\" {check.status}", *("  " + line for line in message)]
+    hint = hint if hint is not None else course.hint_steps(result.exercise, check.task)[0]
     if hint:
         lines += ["", f"{label}: {hint}"]
     return lines
@@ -126,24 +126,12 @@ def list_lines(checkout: Checkout, results: dict[str, ExerciseResult]) -> list[s
         for task, got, best, state in result.tasks():
             lines.append(f"{'     ' + task:<{width}}  {state:<13}{points(got):>4} / {points(best)}")
     lines.append("")
-    lines += next_step_lines(checkout, results)
-    return lines
-
-
-def next_step_lines(checkout: Checkout, results: dict[str, ExerciseResult]) -> list[str]:
     current = current_exercise(results)
     if current is None:
-        return ["All exercises are done: every check passes. Well done!"]
+        return [*lines, "All exercises are done: every check passes. Well done!"]
     result = results[current]
-    check = result.first_failing()
-    where = f"exercise {EXERCISES.index(current) + 1}, {checkout.shown(current)}"
-    if result.state == "not started":
-        step = f"Next: {where}: start with `{result.current_task()}`."
-    elif check is not None:
-        step = f"Next: {where}, task `{check['task']}`: \"{check['name']}\" is {check['status']}."
-    else:
-        step = f"Next: {where}."
-    return [step, "Keep `python -m grader watch` open while you work; `python -m grader hint` gives a hint."]
+    return [*lines, *next_step_lines(current, checkout.shown(current), result.checks, error=result.error),
+            "Keep `python -m grader watch` open while you work; `python -m grader hint` gives a hint."]
 
 
 # --------------------------------------------------------------------------- list, hint, reset
@@ -294,7 +282,7 @@ class Watch:
         lines = exercise_lines(self.checkout, result, self.out)
         check = result.first_failing()
         if check is not None and not result.error:
-            step, steps, hint = self.checkout.hint_reached(self.current, check["task"])
+            step, steps, hint = self.checkout.hint_reached(self.current, check.task)
             kind = f", {HINT_STEPS[step - 1]}" if steps == len(HINT_STEPS) else ""
             more = " (h: the next step)" if step < steps and self.interactive else ""
             label = f"Hint {step} of {steps}{kind}{more}" if steps > 1 else "Hint"
@@ -419,7 +407,7 @@ class Watch:
                 self.current = exercise
                 if announce:
                     self.notes.append(f"Exercise {number(done)} ({done}) is done: full marks! "
-                                      f"Next: exercise {number(exercise)} ({exercise}).")
+                                      f"On to exercise {number(exercise)} ({exercise}).")
                 return
         self.current = None
         if announce:

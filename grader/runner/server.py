@@ -35,9 +35,10 @@ its command line. A job::
 The answer::
 
     {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
-     "checks": [{"nodeid", "exercise", "name", "points", "task", "status", "message", "import_error",
-                 "calls": [the learner's functions it looked up, "*" if it read the text]}, ...],
-     "hints": {exercise: hint}, "output": str (its last 200,000 characters), "output_chars": int,
+     "checks": [each check's record (``results.CheckResult.record``): {"nodeid", "exercise", "name",
+                "points", "task", "status", "message", "import_error",
+                "calls": [the learner's functions it looked up, "*" if it read the text]}, ...],
+     "output": str (its last 200,000 characters), "output_chars": int,
      "seconds": float, "error": str|None, "retire": bool}
 
 A job with ``"events": true`` (the learner's watch and notebook) also gets,
@@ -205,7 +206,7 @@ def grade_job(job: dict, events=None) -> dict:
         events: a text stream for the job's check events, or None.
     """
     started = time.monotonic()
-    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "checks": [], "hints": {},
+    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "checks": [],
               "output": "", "error": None}
     if job.get("course") not in (None, RUNNER_COURSE[0]):
         answer["error"] = (f"this runner's checks differ from the controller's (course fingerprint "
@@ -226,7 +227,7 @@ def grade_job(job: dict, events=None) -> dict:
             observer = SessionObserver(job.get("id"), events)
             with _output_to(scratch / "output.txt"):
                 answer["exit"] = int(_run_session(arguments, [observer]))
-            answer["checks"], answer["hints"] = observer.checks, observer.hints
+            answer["checks"] = observer.checks
             printed = (scratch / "output.txt").read_text(errors="replace")
             answer["output"], answer["output_chars"] = printed[-OUTPUT_LIMIT:], len(printed)
             answer["gradescope"] = _read_json(results / "results.json")
@@ -335,12 +336,9 @@ def _run_session(arguments: list[str], plugins=()) -> int:
 class SessionObserver:
     """A pytest plugin object that reports each check as it starts and ends, and keeps the session's verdicts."""
 
-    FIELDS = ("nodeid", "exercise", "name", "points", "task", "status", "message", "import_error", "calls")
-
     def __init__(self, job_id, events):
         self.job_id, self.events = job_id, events
         self.checks: list[dict] = []
-        self.hints: dict[str, str] = {}
         self.book = None
 
     def pytest_collection_finish(self, session):
@@ -356,8 +354,7 @@ class SessionObserver:
 
     def pytest_sessionfinish(self, session):
         if self.book is not None:
-            self.checks = [{name: getattr(check, name) for name in self.FIELDS} for check in self.book.checks.values()]
-            self.hints = dict(self.book.hints)
+            self.checks = [check.record() for check in self.book.checks.values()]
 
     def _send(self, event: str, nodeid: str) -> None:
         if self.events is None or self.book is None or nodeid not in self.book.checks:
