@@ -12,6 +12,7 @@ Commands for instructors (``grader/instructor/``, a module each):
     release DEST                        the learner's starter repository
     gradescope DEST.zip                 a Gradescope autograder zip
     stubgen [NAME ...]                  write exercises/ from solutions/ (``--check``: only compare)
+    catalog                             write checks/catalog.json, the checks as collected (``--check``: compare)
     check-course                        the course's parts agree: exercises, checks, tasks, hints, stubs, mutants
     fence                               what the workers' fence enforces on this machine (``fence_probe.py``)
 """
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
 
         return fence_probe.run(argv[1:])
     from grader import course
-    from grader.instructor import check_course, fence_probe, grade, gradescope, release, stubgen
+    from grader.instructor import catalog, check_course, fence_probe, grade, gradescope, release, stubgen
     from grader.learner import watch
 
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n\n")[0])
@@ -39,6 +40,7 @@ def main(argv=None) -> int:
     release.add_command(commands)
     gradescope.add_command(commands)
     stubgen.add_command(commands)
+    catalog.add_command(commands)
     check_course.add_command(commands)
     fence_probe.add_command(commands)
     watch.add_commands(commands)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +16,7 @@ else:  # pragma: no cover - Python 3.10 reads TOML with the backport
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "course.toml"
+CATALOG = "checks/catalog.json"  # the checks as pytest collects them, written by `python -m grader catalog`
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,77 @@ def hint_steps(name: str, task: str | None) -> tuple[str, ...]:
     if entry is None:
         return ("",)
     return entry.tasks.get(task or "") or (entry.hint,)
+
+
+# --------------------------------------------------------------------------- the checks, known without importing
+
+
+def declared_checks(name: str, root: Path = ROOT) -> list[dict] | None:
+    """``name``'s checks as the plugin registers them, from the catalog (``checks/catalog.json``).
+
+    The catalog is what pytest collected, written by ``python -m grader catalog``: knowing the checks from it
+    takes milliseconds, where importing them takes seconds (TensorFlow) and may fail.
+
+    Returns:
+        One dict per check, in collection order: ``nodeid``, ``exercise``, ``name`` (the first line of its
+        docstring), ``points``, ``task`` and ``function``. None when the catalog does not describe the checks
+        file as it is now: no entry, or the file changed since it was written (only collection can tell then).
+    """
+    entry = _catalog(root).get(name)
+    path = root / "checks" / f"test_{name}.py"
+    try:
+        current = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    if not isinstance(entry, dict) or entry.get("sha256") != current:
+        return None
+    try:
+        return [{"nodeid": f"checks/{path.name}::{check['function']}", "exercise": name, "name": str(check["name"]),
+                 "points": float(check["points"]), "task": check["task"], "function": str(check["function"])}
+                for check in entry["checks"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def declared_points(arguments: list[str], base: Path) -> dict[str, float] | None:
+    """The points each exercise's checks declare, for pytest's file and folder ``arguments`` (``declared_checks``).
+
+    Args:
+        arguments: what pytest was given: ``checks``, ``checks/test_NAME.py``..., relative to ``base``.
+    Returns:
+        exercise -> points; None when that may differ from what collection will find: a node id argument,
+        a path that is not this course's ``checks/`` or one of its files, a checks file the catalog does not
+        describe as it is now.
+    """
+    checks = (ROOT / "checks").resolve()
+    names: list[str] = []
+    for argument in arguments:
+        path = (base / argument).resolve()  # an absolute argument stays as it is
+        if "::" in argument:
+            return None
+        if path == checks:
+            names += EXERCISES
+        elif path.parent == checks and path.stem.removeprefix("test_") in EXERCISES and path.suffix == ".py":
+            names.append(path.stem.removeprefix("test_"))
+        else:
+            return None
+    points = {}
+    for name in dict.fromkeys(names):
+        declared = declared_checks(name)
+        if declared is None:
+            return None
+        points[name] = math.fsum(check["points"] for check in declared)
+    return points
+
+
+def _catalog(root: Path) -> dict:
+    """The catalog's entries by exercise; empty when it is missing or unreadable."""
+    try:
+        catalog = json.loads((root / CATALOG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    exercises = catalog.get("exercises") if isinstance(catalog, dict) else None
+    return exercises if isinstance(exercises, dict) else {}
 
 
 # The default limits of a grading run, wherever it starts (pytest, grade, a batch, a runner, Gradescope):

@@ -18,9 +18,9 @@ checked against each format's rules by tests/test_result_formats.py):
 In both, ``score`` is the sum of the tests' scores and ``max_score`` the sum of
 their ``max_score`` (a "grading run" entry that reports a crash is worth 0 of
 0). Both files are first written as a failing placeholder: when the run starts
-(its ``max_score`` then is what the checks files declare, read without
-importing them) and again once the checks are collected (with every check, not
-run). A run that dies half-way (killed, out of memory) thus leaves a file that
+(its ``max_score`` then is what the checks declare, read from their catalog
+without importing them: ``course.declared_points``) and again once the checks
+are collected (with every check, not run). A run that dies half-way (killed, out of memory) thus leaves a file that
 reads 0 of the real maximum instead of a stale or missing one.
 
 For GitHub Classroom the exercism file can also be written one exercise at a
@@ -30,7 +30,6 @@ that its reporter reads from one environment variable (``classroom_part``).
 
 from __future__ import annotations
 
-import ast
 import copy
 import inspect
 import json
@@ -124,6 +123,11 @@ class Gradebook:
 
     def __post_init__(self):
         Gradebook.live.append(self)
+
+    def expect(self, points: dict[str, float] | None) -> None:
+        """Notes the points each exercise's checks declare (``course.declared_points``), known before collection."""
+        self.expected_max_score = None if points is None else math.fsum(points.values())
+        self.expected_points = dict(points or {})
 
     # ---------------------------------------------------------------- recording
     def add_check(self, *, nodeid, exercise, name, points, task, tasks, line_no=0, test_code=""):
@@ -404,6 +408,8 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
     what = f"`{check.task}`" if check.task else "it"
     if all(c.status == "not started" for c in checks):
         lines = [f"Next: {where}: not started. Start with {what}."]
+    elif check.status == "not started":  # every check that ran passes
+        lines = [f"Next: {where}: start with {what}."]
     elif check.import_error and fence_refused:
         lines = ["Next: nothing to fix in your code: this grading run requires a fence this machine did not "
                  "give, so none of it ran (the reason is under the first check)."]
@@ -413,8 +419,8 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
                  "(the error is under its first check)."]
     else:
         lines = [f"Next: {shown}, {what}: \"{check.name}\" is {check.status}."]
-        if detail:
-            lines.append(f"      {check.message.splitlines()[0] if check.message else ''}")
+    if detail and check.status != "not started" and not check.import_error:
+        lines.append(f"      {check.message.splitlines()[0] if check.message else ''}")
     hint = "" if check.import_error or not detail else course.hint_steps(exercise, check.task)[0]
     if hint:
         lines.append(f"Hint: {hint}")
@@ -481,81 +487,6 @@ def check_source(function) -> tuple[int, str]:
     return line_no, code
 
 
-def declared_points(arguments: list[str], base: Path) -> float | None:
-    """The points the checks in ``arguments`` (pytest's file and folder arguments) declare.
-
-    Read from the files' syntax, without importing them (that takes seconds
-    and may fail), by summing each ``@pytest.mark.points(n)`` of a top-level
-    ``test_*`` function. None when that may differ from what collection will
-    find: a node id argument, a missing path, a mark this reading cannot
-    count (a computed number, parametrize, a class or module mark).
-    """
-    per_file = _declared_per_file(arguments, base)
-    return None if per_file is None else math.fsum(per_file.values())
-
-
-def declared_points_by_exercise(arguments: list[str], base: Path) -> dict[str, float]:
-    """``declared_points`` per exercise (``checks/test_NAME.py`` holds NAME's checks); empty when unknown."""
-    per_file = _declared_per_file(arguments, base) or {}
-    return {file.stem.removeprefix("test_"): points for file, points in per_file.items()
-            if file.stem.removeprefix("test_") in EXERCISES}
-
-
-def _declared_per_file(arguments: list[str], base: Path) -> dict[Path, float] | None:
-    """The points each checks file among ``arguments`` declares, or None (see ``declared_points``)."""
-    files = []
-    for argument in arguments:
-        path = base / argument  # an absolute argument stays as it is
-        if "::" in argument or not path.exists():
-            return None
-        files += sorted(path.rglob("test_*.py")) if path.is_dir() else [path]
-    per_file = {}
-    for file in files:
-        try:
-            tree = ast.parse(file.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, ValueError):
-            return None
-        points = _file_points(tree)
-        if points is None:
-            return None
-        per_file[file] = points
-    return per_file
-
-
-def _file_points(tree: ast.Module) -> float | None:
-    """The points one checks file declares, or None if they cannot be read from its syntax alone."""
-    total = 0.0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
-            return None
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        marks = [d for d in node.decorator_list if _mark_name(d) in ("points", "parametrize")]
-        if not marks:
-            continue
-        counted = isinstance(node, ast.FunctionDef) and node in tree.body and node.name.startswith("test")
-        if not counted or len(marks) != 1 or _mark_name(marks[0]) != "points":
-            return None
-        arguments = marks[0].args if isinstance(marks[0], ast.Call) else []
-        if not arguments:
-            total += 1.0
-        elif isinstance(arguments[0], ast.Constant) and type(arguments[0].value) in (int, float):
-            total += float(arguments[0].value)
-        else:
-            return None
-    return total
-
-
-def _mark_name(decorator: ast.expr) -> str | None:
-    """The mark's name ("points" for ``@pytest.mark.points(...)`` or ``@mark.points``); None if not a mark."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) and target.value.attr == "mark":
-        return target.attr
-    if isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "mark":
-        return target.attr
-    return None
-
-
 def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_path=None, classroom_path=None,
                      classroom_dir=None) -> None:
     """Result files for a run that graded nothing: 0 of what ``checks`` declare, with ``reason`` as its crash.
@@ -571,8 +502,7 @@ def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_p
     """
     book = Gradebook(target="", gradescope_path=gradescope_path, classroom_path=classroom_path,
                      classroom_dir=classroom_dir)
-    book.expected_max_score = declared_points(checks, base)
-    book.expected_points = declared_points_by_exercise(checks, base)
+    book.expect(course.declared_points(checks, base))
     book.write(crash=reason, duration=0.0)
 
 

@@ -46,6 +46,14 @@ def test_this_course_agrees_with_itself():
     assert "the course agrees with itself (7 exercises" in run.stdout, run.stdout
 
 
+def test_the_catalog_is_what_pytest_collects():
+    """``checks/catalog.json`` lists every check with the name, points and task the plugin registers."""
+    run = subprocess.run([sys.executable, "-m", "grader", "catalog", "--check"], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "checks/catalog.json matches the checks (110 checks)." in run.stdout, run.stdout
+
+
 def test_each_disagreement_is_named_with_its_file(tmp_path):
     from tests.mutants import all_mutants
 
@@ -61,6 +69,7 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
     edit(course / "tests" / "mutants" / "mnist.py", 'check="test_mnist_model_parameter_count"),\n]', 'check="test_mnist_model_parameters"),\n]')
     edit(course / "course.toml", "\nplot_history = [", "\nplot_histories = [")  # a task renamed in the manifest
     edit(course / "grader" / "instructor" / "autograder" / "classroom.yml", ' curves visualize"', ' visualize curves"')
+    (course / "checks" / "test_dataset.py").write_text((course / "checks" / "test_dataset.py").read_text() + "\n")
 
     run = check_course_command(course)
     assert run.returncode == 1, run.stdout + run.stderr
@@ -78,6 +87,7 @@ def test_each_disagreement_is_named_with_its_file(tmp_path):
         "solutions/curves.py: no function 'plot_histories'",
         "grader/instructor/autograder/classroom.yml: EXERCISES should be \"conv mnist dataset convnet transfer "
         "curves visualize\" (the course, in its order)",
+        "checks/catalog.json: does not describe checks/test_dataset.py as it is now: run `python -m grader catalog`",
     ):
         assert expected in shown, f"{expected!r} not in:\n{shown}"
     # each check of the old name, with its line

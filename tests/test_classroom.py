@@ -273,7 +273,7 @@ def test_the_parts_add_up_to_the_whole(tmp_path):
 
 def test_a_crash_before_collection_leaves_each_part_at_zero_of_its_declared_points(tmp_path):
     book = results.Gradebook(target="exercises", classroom_dir=str(tmp_path / "parts"),
-                             expected_points=results.declared_points_by_exercise(["checks"], ROOT))
+                             expected_points=course.declared_points(["checks"], ROOT))
     book.write_placeholder()
     parts = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "parts").glob("*.json")}
     assert set(parts) == set(course.EXERCISES)

@@ -75,8 +75,8 @@ def passed_state(checkout: Path, exercises) -> None:
     What ``list``, ``hint`` and the watch read instead of grading again; the
     check lists come from the checks files, as the plugin registers them.
     """
-    from grader.course import course_fingerprint
-    from grader.learner.state import Checkout, declared_checks, source_digest
+    from grader.course import course_fingerprint, declared_checks
+    from grader.learner.state import Checkout, source_digest
 
     book = Checkout.open(checkout)
     for exercise in exercises:

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -37,7 +38,7 @@ import pytest
 
 from grader import results
 from grader.engine.verdicts import ExerciseImportError
-from tests.conftest import ROOT
+from tests.conftest import EXERCISE_MAX, ROOT
 
 # --------------------------------------------------------------------------
 # The formats' rules
@@ -527,25 +528,30 @@ def test_check_source_cuts_a_long_check(tmp_path):
     assert code.splitlines()[-2].startswith("    x = "), "the cut falls at the end of a line"
 
 
-def test_declared_points_match_the_checks(tmp_path):
-    checks = ROOT / "checks"
-    assert results.declared_points(["checks/test_conv.py"], ROOT) == 25
-    assert results.declared_points([str(checks)], tmp_path) == math.fsum(
-        results.declared_points([str(f)], ROOT) for f in sorted(checks.glob("test_*.py")))
-    assert results.declared_points(["checks/test_conv.py::test_numpy_only"], ROOT) is None, "a node id selects"
-    assert results.declared_points(["checks/no_such_file.py"], ROOT) is None
-    uncountable = {
-        "computed": "import pytest\nN = 2\n@pytest.mark.points(N)\ndef test_a(): pass\n",
-        "parametrized": ("import pytest\n@pytest.mark.points(1)\n@pytest.mark.parametrize('x', [1, 2])\n"
-                         "def test_a(x): pass\n"),
-        "in a class": "import pytest\nclass TestA:\n    @pytest.mark.points(1)\n    def test_a(self): pass\n",
-    }
-    for what, source in uncountable.items():
-        (tmp_path / "test_x.py").write_text(source)
-        assert results.declared_points([str(tmp_path / "test_x.py")], ROOT) is None, what
-    (tmp_path / "test_x.py").write_text("import pytest\n@pytest.mark.points(1.5)\ndef test_a(): pass\n"
-                                        "@pytest.mark.points\ndef test_b(): pass\ndef test_c(): pass\n")
-    assert results.declared_points([str(tmp_path)], ROOT) == 2.5
+def test_declared_points_come_from_the_catalog_while_it_describes_the_checks(tmp_path, monkeypatch):
+    from grader import course
+
+    declared = course.declared_points(["checks"], ROOT)
+    assert declared == EXERCISE_MAX and declared["conv"] == 25
+    assert course.declared_points(["checks/test_conv.py", "checks/test_mnist.py"], ROOT) == {"conv": 25, "mnist": 19}
+    assert course.declared_points([str(ROOT / "checks")], tmp_path) == declared, "an absolute path stays as it is"
+    assert course.declared_points(["checks/test_conv.py::test_numpy_only"], ROOT) is None, "a node id selects"
+    assert course.declared_points(["checks/no_such_file.py"], ROOT) is None
+    assert course.declared_points([str(tmp_path)], ROOT) is None, "checks that are not this course's"
+    conv = course.declared_checks("conv")
+    assert [c["nodeid"] for c in conv][:2] == ["checks/test_conv.py::test_output_length_by_hand",
+                                               "checks/test_conv.py::test_output_length_matches_keras"]
+    assert {c["task"] for c in conv} == set(course.exercise("conv").tasks)
+
+    # A checks file changed since the catalog was written: unknown, never the old numbers.
+    copy = tmp_path / "course"
+    shutil.copytree(ROOT / "checks", copy / "checks")
+    assert course.declared_checks("conv", copy) == conv
+    (copy / "checks" / "test_conv.py").write_text((copy / "checks" / "test_conv.py").read_text() + "\n")
+    assert course.declared_checks("conv", copy) is None
+    assert course.declared_checks("mnist", copy) == course.declared_checks("mnist")
+    (copy / "checks" / "catalog.json").write_text("{not json")
+    assert course.declared_checks("mnist", copy) is None
 
 
 # --------------------------------------------------------------------------

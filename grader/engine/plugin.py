@@ -129,12 +129,11 @@ def pytest_configure(config):
     config.stash[GRADEBOOK] = book
     config.stash[TARGET_DIR] = target_dir
     if book.gradescope_path or book.classroom_path or book.classroom_dir:
-        # Read from the checks files' syntax (milliseconds), so that a run killed while collecting reads 0 of the
+        # Read from the catalog of the checks (milliseconds), so that a run killed while collecting reads 0 of the
         # real maximum; unknown (0) when an option selects checks in a way only collection can tell.
         selecting = any(config.getoption(name) for name in ("keyword", "markexpr", "deselect", "ignore", "ignore_glob"))
         if not selecting:
-            book.expected_max_score = results.declared_points(config.args, config.invocation_params.dir)
-            book.expected_points = results.declared_points_by_exercise(config.args, config.invocation_params.dir)
+            book.expect(course.declared_points(config.args, config.invocation_params.dir))
     book.write_placeholder()
     # Warnings come from the grader's own process (its libraries' notes), never from the learner's code, which
     # runs elsewhere: shown and counted only on request (-rw, or with --show-traceback).

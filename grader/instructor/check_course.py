@@ -13,7 +13,8 @@ reports each disagreement with the file it is in:
 - ``tests/mutants/NAME.py`` (each mutant applies to the solution and names a check of
   ``checks/test_NAME.py``) and ``tests/alternatives/NAME/*.py`` (each defines every task);
 - ``notebooks/chapter5.ipynb``: one grade cell per exercise, in course order;
-- the release's Classroom workflow (``grader/instructor/autograder/classroom.yml``): its ``EXERCISES``.
+- the release's Classroom workflow (``grader/instructor/autograder/classroom.yml``): its ``EXERCISES``;
+- ``checks/catalog.json`` against the checks files (``python -m grader catalog`` wrote it from them).
 
 The manifest is read as TOML and everything else from the files' syntax (``ast``), never imported, except the
 mutants (``tests/mutants/`` builds them in code). Parts a learner's release does
@@ -29,7 +30,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import MANIFEST, ROOT, Exercise, ManifestError, read_manifest
+from grader.course import CATALOG, MANIFEST, ROOT, Exercise, ManifestError, read_manifest
+from grader.instructor import catalog
 
 NOTEBOOK = Path("notebooks") / "chapter5.ipynb"
 CLASSROOM_WORKFLOW = Path("grader") / "instructor" / "autograder" / "classroom.yml"
@@ -82,6 +84,8 @@ def check_course(root: Path = ROOT) -> CourseReport:
         checks = _check_exercise(root, exercise, report)
         _check_entry(exercise, report)
         tasks_of[exercise.name], checks_of[exercise.name] = tuple(exercise.tasks), checks
+    for path in catalog.stale_files(root, exercises):
+        report.problem(CATALOG, f"does not describe {path} as it is now: run `python -m grader catalog`")
     _check_mutants(root, exercises, checks_of, report)
     _check_alternatives(root, tasks_of, report)
     _check_notebook(root, exercises, report)
@@ -260,8 +264,6 @@ _NOT_MARKED = object()
 
 def _marked_task(node: ast.FunctionDef):
     """The ``task=`` of the check's points mark; ``_NOT_MARKED`` without a points mark."""
-    from grader.results import _mark_name
-
     for decorator in node.decorator_list:
         if _mark_name(decorator) == "points" and isinstance(decorator, ast.Call):
             for keyword in decorator.keywords:
@@ -272,6 +274,16 @@ def _marked_task(node: ast.FunctionDef):
                         return None
             return None
     return _NOT_MARKED
+
+
+def _mark_name(decorator: ast.expr) -> str | None:
+    """The mark's name ("points" for ``@pytest.mark.points(...)`` or ``@mark.points``); None if not a mark."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) and target.value.attr == "mark":
+        return target.attr
+    if isinstance(target, ast.Attribute) and getattr(target.value, "id", None) == "mark":
+        return target.attr
+    return None
 
 
 def _parse(path: Path, report: CourseReport, root: Path) -> ast.Module | None:

@@ -188,13 +188,13 @@ class Checkout:
 
         The plugin reads such a module the same way without running it
         (``--grade-untouched-stubs`` is off for the learner), so no runner is
-        needed. None when the file was edited, or when the checks cannot be
-        read from their syntax alone (then the runner grades it).
+        needed. None when the file was edited, or when the catalog of the checks
+        (``course.declared_checks``) does not describe them as they are (then the runner grades it).
         """
         source = self.source(exercise)
         if source is None or not stubgen.is_untouched(source.decode("utf-8", errors="replace")):
             return None
-        checks = declared_checks(exercise)
+        checks = course.declared_checks(exercise)
         if not checks:
             return None
         shown = self.shown(exercise)
@@ -399,45 +399,6 @@ def check_exercise(name: str) -> str:
     return name
 
 
-def declared_checks(exercise: str) -> list[dict] | None:
-    """The checks of ``exercise`` as the plugin registers them, read from the checks file's syntax (no import).
-
-    Returns:
-        One dict per graded check, in the file's order: ``nodeid``, ``exercise``, ``name`` (the first line
-        of its docstring), ``points``, ``task`` and ``function``; None when the checks cannot all be read that
-        way (their points then differ from what ``declared_points`` reads, or it cannot tell either).
-    """
-    import ast
-    import inspect
-
-    from grader.results import _mark_name, declared_points
-
-    path = ROOT / "checks" / f"test_{exercise}.py"
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return None
-    checks = []
-    for node in tree.body:
-        marks = [d for d in getattr(node, "decorator_list", ()) if _mark_name(d) == "points"]
-        if not marks or not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
-            continue
-        mark = marks[0]
-        arguments = mark.args if isinstance(mark, ast.Call) else []
-        keywords = {k.arg: k.value for k in mark.keywords} if isinstance(mark, ast.Call) else {}
-        try:
-            points = float(ast.literal_eval(arguments[0])) if arguments else 1.0
-            task = ast.literal_eval(keywords["task"]) if "task" in keywords else None
-        except (ValueError, TypeError, SyntaxError):
-            return None
-        name = (inspect.cleandoc(ast.get_docstring(node, clean=False) or "").splitlines() or [""])[0]
-        checks.append({"nodeid": f"checks/{path.name}::{node.name}", "exercise": exercise,
-                       "name": name or node.name, "points": points, "task": task, "function": node.name})
-    if declared_points([str(path)], ROOT) != sum(check["points"] for check in checks):
-        return None  # a check this reading misses (a class, parametrize): collection alone can tell
-    return checks
-
-
 # --------------------------------------------------------------------------- grading
 
 
@@ -538,7 +499,7 @@ class LearnerGrader:
             if exercise in kept:
                 selection += [f"{exercise}::{nodeid.rsplit('::', 1)[-1]}" for nodeid in sorted(kept[exercise][1])]
                 continue
-            declared = declared_checks(exercise)
+            declared = course.declared_checks(exercise)
             if not declared:
                 return None
             selection += [f"{exercise}::{check['function']}" for check in declared]
@@ -577,10 +538,3 @@ def find_current(grader: LearnerGrader, on_event=None) -> tuple[str | None, dict
         if not results[exercise].done:
             return exercise, results
     return None, results
-
-
-def declared_max_points(exercise: str) -> float:
-    """The points ``exercise``'s checks declare (read from their syntax: no import, no grading)."""
-    from grader.results import declared_points
-
-    return declared_points([str(ROOT / "checks" / f"test_{exercise}.py")], ROOT) or 0.0

@@ -31,7 +31,6 @@ from grader.learner.state import (
     LearnerGrader,
     check_exercise,
     current_exercise,
-    declared_max_points,
     find_current,
 )
 from grader.results import next_step_lines
@@ -65,7 +64,8 @@ def progress_line(results: dict[str, ExerciseResult], width: int = 28, grading=(
     """
     done = sum(result.done for result in results.values())
     got = sum(result.points for result in results.values())
-    best = sum(results[e].max_points if e in results else declared_max_points(e) for e in EXERCISES)
+    best = sum(results[e].max_points if e in results else sum(c["points"] for c in course.declared_checks(e) or [])
+               for e in EXERCISES)
     filled = round(width * done / len(EXERCISES))
     known = f" · {points(got)}/{points(best)} points" if best else ""
     pending = f" ({', '.join(grading)}: grading in the background)" if grading else ""
