@@ -61,7 +61,7 @@ class CheckResult:
     """One check as graded: what every writer (result files, batch, terminal, watch, notebook) reads.
 
     It crosses from a runner to the watch and the notebook, and is kept in the learner's state file, as its
-    ``record()``: the ``RECORD_FIELDS``, plain data.
+    ``as_record()``: the ``RECORD_FIELDS``, plain data.
     """
 
     nodeid: str
@@ -83,13 +83,13 @@ class CheckResult:
     def score(self) -> float:
         return self.points if self.status == "passed" else 0.0
 
-    def record(self) -> dict:
+    def as_record(self) -> dict:
         """The check as plain data (``RECORD_FIELDS``): a runner's answer and the learner's state file hold these."""
         return {name: getattr(self, name) for name in self.RECORD_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict) -> "CheckResult":
-        """The check a ``record()`` was made from (its source and line, which records leave out, unknown)."""
+        """The check an ``as_record()`` was made from (its source and line, which records leave out, unknown)."""
         fields = {name: record.get(name) for name in cls.RECORD_FIELDS}
         fields["calls"] = list(fields["calls"] or [])
         fields["message"] = fields["message"] or ""
@@ -118,11 +118,28 @@ class Gradebook:
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
     fence: dict | None = None  # what held around the learner's code (``fence_held``); None: no worker ran it
     fence_refused: bool = False  # the run required a fence this machine did not give: no learner code ran
+    crash: str | None = None  # why the run did not finish, once ``write`` wrote it for good
 
     live = []  # books of this process not yet written for good, for the internal-error hook
 
     def __post_init__(self):
         Gradebook.live.append(self)
+
+    def as_record(self) -> dict:
+        """The grade as plain data, as a runner answers it: ``from_record`` reads it back for the batch's writers."""
+        return {"target": self.target, "checks": [check.as_record() for check in self.checks.values()],
+                "import_errors": dict(self.import_errors), "fence": self.fence, "fence_refused": self.fence_refused,
+                "crash": self.crash}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Gradebook":
+        """The grade an ``as_record()`` was made from, to write from (it writes no file of its own)."""
+        checks = [CheckResult.from_record(check) for check in record.get("checks") or []]
+        book = cls(target=str(record.get("target") or ""), checks={check.nodeid: check for check in checks},
+                   import_errors=dict(record.get("import_errors") or {}), fence=record.get("fence"),
+                   fence_refused=bool(record.get("fence_refused")), crash=record.get("crash"))
+        Gradebook.live = [other for other in Gradebook.live if other is not book]  # no files: nothing to rewrite
+        return book
 
     def expect(self, points: dict[str, float] | None) -> None:
         """Notes the points each exercise's checks declare (``course.declared_points``), known before collection."""
@@ -222,6 +239,7 @@ class Gradebook:
 
     def write(self, crash: str | None, duration: float) -> None:
         """Writes both files for good (the internal-error hook no longer rewrites them)."""
+        self.crash = crash
         self._write(crash=crash, duration=duration)
         # So that a batch runner's later session cannot rewrite this one's files. A new list, not an
         # in-place change: the internal-error hook may be looping over the old one, writing each book.
@@ -236,7 +254,7 @@ class Gradebook:
             for exercise in self.exercises() or list(self.expected_points):
                 _write_json(os.path.join(self.classroom_dir, f"{exercise}.json"), self.classroom_part(crash, exercise))
 
-    def _ordered(self) -> list[tuple[str, CheckResult]]:
+    def numbered(self) -> list[tuple[str, CheckResult]]:
         """Every check with its number, "exercise.check" (e.g. "1.5"), in course order."""
         rows = []
         for exercise in self.exercises():
@@ -248,14 +266,14 @@ class Gradebook:
         """Gradescope's results.json. The tests' names and outputs are plain text (``test_name_format`` and
         ``test_output_format`` "text": shown as written, in a <pre> for outputs, never rendered)."""
         tests = []
-        for number, check in self._ordered():
+        for number, check in self.numbered():
             tests.append({
                 "name": f"{check.exercise}: {check.name}",
                 "number": number,
                 "score": check.score,
                 "max_score": check.points,
                 "status": "passed" if check.status == "passed" else "failed",
-                "output": _output(check),
+                "output": check_output(check),
                 "visibility": "visible",
             })
         if crash:
@@ -310,7 +328,7 @@ class Gradebook:
             exercise: only this exercise's checks (a crash concerns them all, so each part reports it);
                 None: every check.
         """
-        checks = [check for _, check in self._ordered() if exercise in (None, check.exercise)]
+        checks = [check for _, check in self.numbered() if exercise in (None, check.exercise)]
         tests = [self._classroom_test(check) for check in checks]
         if crash:
             # line_no 0: the reporter prints no line for it; an empty test_code is not printed at all.
@@ -351,7 +369,7 @@ class Gradebook:
         test = {
             "name": f"{check.exercise}: {check.name}",
             "status": status,
-            "message": None if check.status == "passed" else _output(check),
+            "message": None if check.status == "passed" else check_output(check),
             "test_code": check.test_code,
             "line_no": check.line_no,
             "score": check.score,
@@ -585,7 +603,7 @@ def fence_note(held: dict | None) -> str | None:
             f"{' or '.join(missing)}. Your grade is the same; --show-fence says what held.")
 
 
-def _output(check: CheckResult) -> str:
+def check_output(check: CheckResult) -> str:
     if check.status == "passed":
         return "passed"
     if check.status == "not run" and not check.message:

@@ -262,7 +262,7 @@ def test_untouched_stubs_need_no_grading():
     known = LearnerGrader(checkout).known()
     assert list(known) == list(EXERCISES) and all(r.state == "not started" for r in known.values())
     assert {e: r.max_points for e, r in known.items()} == EXERCISE_MAX
-    assert known["conv"].checks[0].record() == {
+    assert known["conv"].checks[0].as_record() == {
         "nodeid": "checks/test_conv.py::test_output_length_by_hand", "exercise": "conv",
         "name": "conv_output_length gives the sizes worked out by hand", "points": 1.0, "task": "conv_output_length",
         "status": "not started", "import_error": None, "calls": [],

@@ -99,7 +99,7 @@ def test_nothing_a_session_leaves_in_its_runner_reaches_the_next():
     first, second = states
     assert first["keras"][:2] == [1e-7, "float32"] and first["environ"] is None, "the first session starts clean"
     assert second == first, "the second session must start from the same state as the first"
-    verdicts = [{c["nodeid"]: c["status"] for c in answer["checks"]} for answer in answers]
+    verdicts = [{c["nodeid"]: c["status"] for c in answer["result"]["checks"]} for answer in answers]
     assert verdicts[1] == verdicts[0] and set(verdicts[0].values()) == {"passed"}
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from grader.course import EXERCISES, GRADER_MEMORY_GB, RUN_SECONDS, WATCHDOG_GRACE_SECONDS, course_fingerprint
 from grader.instructor.submission import SubmissionError, holds_modules, stage
 from grader.options import SESSION_OPTIONS
+from grader.results import Gradebook, check_output
 from grader.runner.client import RunnerProcess, error_answer
 from grader.scratch import write_atomically
 
@@ -293,10 +294,10 @@ def save(out: Path, submission: Submission, answer: dict) -> dict:
     """Writes one submission's files; returns its gradebook record."""
     folder = out / submission.id
     folder.mkdir(exist_ok=True)
+    book = Gradebook.from_record(answer["result"]) if answer.get("result") else None
     error = submission.error or answer.get("error")
-    gradescope, classroom = answer.get("gradescope"), answer.get("classroom")
-    if not error and (gradescope is None or _crashed(gradescope)):
-        error = _crash_reason(gradescope) or "the grading run wrote no results."
+    if not error and (book is None or book.crash):
+        error = f"the grading run did not finish: {book.crash}"[:500] if book else "the grading run wrote no results."
     record = {
         "id": submission.id,
         "source": str(submission.source),
@@ -308,35 +309,18 @@ def save(out: Path, submission: Submission, answer: dict) -> dict:
         "seconds": answer.get("seconds", 0.0),
         "exit_status": answer.get("exit"),  # pytest's: 0 full marks, 1 some check did not pass, 3-4 broken
         "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "points": points_by_exercise(gradescope),
-        "score": (gradescope or {}).get("score", 0.0),
-        "max_score": (gradescope or {}).get("max_score", 0.0),
-        "fence": ((gradescope or {}).get("extra_data") or {}).get("fence"),  # what held (results.fence_held)
+        "points": {name: list(book.points_of(name)) for name in book.exercises() if name in EXERCISES} if book else {},
+        "score": book.score if book else 0.0,
+        "max_score": book.max_score if book else 0.0,
+        "fence": book.fence if book else None,  # what held (results.fence_held)
     }
-    for name, payload in (("results.json", gradescope), ("classroom.json", classroom)):
+    for name, payload in (("results.json", answer.get("gradescope")), ("classroom.json", answer.get("classroom"))):
         if payload is not None:
             write_atomically(folder / name, json.dumps(payload, indent=2) + "\n")
     write_atomically(folder / "output.txt", answer.get("output", ""))
-    write_atomically(folder / "feedback.md", feedback_markdown(record, gradescope))
+    write_atomically(folder / "feedback.md", feedback_markdown(record, book))
     write_atomically(folder / "grading.json", json.dumps(record, indent=2) + "\n")
     return record
-
-
-def _crashed(gradescope: dict) -> bool:
-    return any(test.get("name") == "grading run" for test in gradescope.get("tests", []))
-
-
-def _crash_reason(gradescope: dict | None) -> str | None:
-    for test in (gradescope or {}).get("tests", []):
-        if test.get("name") == "grading run":
-            return f"the grading run did not finish: {test.get('output', '')}"[:500]
-    return None
-
-
-def points_by_exercise(gradescope: dict | None) -> dict[str, list[float]]:
-    """exercise -> [points earned, points available], as the run recorded them (``extra_data.exercises``)."""
-    recorded = ((gradescope or {}).get("extra_data") or {}).get("exercises") or {}
-    return {name: [float(got), float(best)] for name, (got, best) in recorded.items() if name in EXERCISES}
 
 
 def saved_records(out: Path) -> dict[str, dict]:
@@ -376,26 +360,25 @@ def _number(value: float) -> str:
 
 
 # ---------------------------------------------------------------- feedback
-def feedback_markdown(record: dict, gradescope: dict | None) -> str:
+def feedback_markdown(record: dict, book: Gradebook | None) -> str:
     """The learner's feedback: the score per exercise, every check that did not pass, and what to do next."""
     lines = [f"# Feedback for {record['id']}", ""]
     if record["status"] == STATUS_ERROR:
         lines += ["**Your submission could not be graded.**", "", "```text", record["error"] or "", "```", ""]
-    if gradescope is None:
+    if book is None:
         return "\n".join(lines)
-    lines += [f"**Score: {_number(gradescope.get('score', 0))} / {_number(gradescope.get('max_score', 0))}**", "",
-              "| exercise | points |", "|---|---|"]
+    lines += [f"**Score: {_number(book.score)} / {_number(book.max_score)}**", "", "| exercise | points |", "|---|---|"]
     for name, (earned, available) in record["points"].items():
         lines.append(f"| {EXERCISES.index(name) + 1}. {name} | {_number(earned)} / {_number(available)} |")
-    failures = [t for t in gradescope.get("tests", []) if t.get("status") != "passed" and t.get("name") != "grading run"]
+    failures = [(number, check) for number, check in book.numbered() if check.status != "passed"]
     lines += ["", "## Checks that did not pass" if failures else "## Every check passed", ""]
-    for test in failures:
-        message = str(test.get("output", ""))
+    for number, check in failures:
+        message = check_output(check)
         if len(message) > FEEDBACK_MESSAGE_LIMIT:
             message = message[:FEEDBACK_MESSAGE_LIMIT] + "\n… (cut)"
-        lines += [f"### {test.get('number')} {test.get('name')} ({_number(test.get('score', 0))} / "
-                  f"{_number(test.get('max_score', 0))})", "", "```text", message.replace("```", "'''"), "```", ""]
-    next_steps = [str(line) for line in (gradescope.get("extra_data") or {}).get("next_steps") or []]
+        lines += [f"### {number} {check.exercise}: {check.name} ({_number(check.score)} / {_number(check.points)})",
+                  "", "```text", message.replace("```", "'''"), "```", ""]
+    next_steps = book.next_step_lines() if book.checks else []
     if next_steps:
         lines += ["## What to do next", "", "```text", *next_steps, "```", ""]
     if record.get("notes"):

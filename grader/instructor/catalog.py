@@ -74,7 +74,7 @@ def _collect(out: str) -> int:
         @pytest.hookimpl(trylast=True)
         def pytest_collection_finish(self, session):
             book = session.config.stash[GRADEBOOK]
-            Collector.checks = [check.record() for check in book.checks.values()]
+            Collector.checks = [check.as_record() for check in book.checks.values()]
 
     code = pytest.main([*(f"checks/test_{name}.py" for name in EXERCISES), "--collect-only", "-q",
                         "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),

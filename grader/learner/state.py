@@ -98,15 +98,20 @@ class ExerciseResult:
         return result
 
     def records(self) -> list[dict]:
-        """Its checks as plain data (``CheckResult.record``), as the state file keeps them."""
-        return [check.record() for check in self.checks]
+        """Its checks as plain data (``CheckResult.as_record``), as the state file keeps them."""
+        return [check.as_record() for check in self.checks]
+
+
+def graded_checks(answer: dict) -> list[dict]:
+    """The check records of a runner's answer (none when it graded nothing)."""
+    return (answer.get("result") or {}).get("checks") or []
 
 
 def results_of(answer: dict, exercises) -> dict[str, ExerciseResult]:
     """Each exercise's result from a runner's answer (an error result for each if grading failed)."""
     results = {}
     for exercise in exercises:
-        checks = [CheckResult.from_record(c) for c in answer.get("checks") or [] if c["exercise"] == exercise]
+        checks = [CheckResult.from_record(c) for c in graded_checks(answer) if c["exercise"] == exercise]
         error = answer.get("error") or (None if checks else "the grading run reported no checks for it")
         results[exercise] = ExerciseResult(exercise, checks, error)
     return results
@@ -468,7 +473,7 @@ class LearnerGrader:
         selection = self._selection(exercises, kept)
         if selection is None:
             kept = {}
-        answer: dict = {"checks": []}
+        answer: dict = {"result": None}
         if selection != []:
             self.graded += 1
             job = {"id": f"learner-{self.graded}", "modules": modules, "exercises": list(exercises),
@@ -510,7 +515,7 @@ def merged(exercise: str, entry: dict, rerun: set[str], answer: dict) -> Exercis
     """An exercise's last result with the checks graded again replaced by their new verdicts."""
     if answer.get("error"):
         return ExerciseResult(exercise, [], answer["error"])
-    fresh = {check["nodeid"]: check for check in answer.get("checks") or [] if check["exercise"] == exercise}
+    fresh = {check["nodeid"]: check for check in graded_checks(answer) if check["exercise"] == exercise}
     if not rerun <= fresh.keys():
         return ExerciseResult(exercise, [], "the grading run did not report every check it was asked to run")
     checks = [fresh.get(check["nodeid"], check) for check in entry.get("checks") or []]

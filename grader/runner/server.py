@@ -35,9 +35,10 @@ its command line. A job::
 The answer::
 
     {"id": str, "exit": int, "gradescope": {...}|None, "classroom": {...}|None,
-     "checks": [each check's record (``results.CheckResult.record``): {"nodeid", "exercise", "name",
-                "points", "task", "status", "message", "import_error",
-                "calls": [the learner's functions it looked up, "*" if it read the text]}, ...],
+     "result": the grade (``results.Gradebook.as_record``)|None: {"target", "crash", "import_errors", "fence",
+               "fence_refused", "checks": [each check's record (``results.CheckResult.as_record``): {"nodeid",
+               "exercise", "name", "points", "task", "status", "message", "import_error",
+               "calls": [the learner's functions it looked up, "*" if it read the text]}, ...]},
      "output": str (its last 200,000 characters), "output_chars": int,
      "seconds": float, "error": str|None, "retire": bool}
 
@@ -206,7 +207,7 @@ def grade_job(job: dict, events=None) -> dict:
         events: a text stream for the job's check events, or None.
     """
     started = time.monotonic()
-    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "checks": [],
+    answer = {"id": job.get("id"), "exit": 3, "gradescope": None, "classroom": None, "result": None,
               "output": "", "error": None}
     if job.get("course") not in (None, RUNNER_COURSE[0]):
         answer["error"] = (f"this runner's checks differ from the controller's (course fingerprint "
@@ -227,7 +228,7 @@ def grade_job(job: dict, events=None) -> dict:
             observer = SessionObserver(job.get("id"), events)
             with _output_to(scratch / "output.txt"):
                 answer["exit"] = int(_run_session(arguments, [observer]))
-            answer["checks"] = observer.checks
+            answer["result"] = observer.result
             printed = (scratch / "output.txt").read_text(errors="replace")
             answer["output"], answer["output_chars"] = printed[-OUTPUT_LIMIT:], len(printed)
             answer["gradescope"] = _read_json(results / "results.json")
@@ -338,7 +339,7 @@ class SessionObserver:
 
     def __init__(self, job_id, events):
         self.job_id, self.events = job_id, events
-        self.checks: list[dict] = []
+        self.result: dict | None = None
         self.book = None
 
     def pytest_collection_finish(self, session):
@@ -352,9 +353,10 @@ class SessionObserver:
     def pytest_runtest_logfinish(self, nodeid, location):
         self._send("end", nodeid)
 
-    def pytest_sessionfinish(self, session):
+    def pytest_unconfigure(self, config):
+        # After the plugin's own pytest_sessionfinish, which notes the crash and what the fence held.
         if self.book is not None:
-            self.checks = [check.record() for check in self.book.checks.values()]
+            self.result = self.book.as_record()
 
     def _send(self, event: str, nodeid: str) -> None:
         if self.events is None or self.book is None or nodeid not in self.book.checks:
