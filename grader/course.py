@@ -135,17 +135,27 @@ def declared_checks(name: str, root: Path = ROOT) -> list[dict] | None:
     entry = _catalog(root).get(name)
     path = root / "checks" / f"test_{name}.py"
     try:
-        current = hashlib.sha256(path.read_bytes()).hexdigest()
+        current = checks_digest(path)
     except OSError:
         return None
     if not isinstance(entry, dict) or entry.get("sha256") != current:
         return None
     try:
-        return [{"nodeid": f"checks/{path.name}::{check['function']}", "exercise": name, "name": str(check["name"]),
-                 "points": float(check["points"]), "task": check["task"], "function": str(check["function"])}
-                for check in entry["checks"]]
+        checks = [{"nodeid": f"checks/{path.name}::{check['function']}", "exercise": name, "name": str(check["name"]),
+                   "points": float(check["points"]), "task": check["task"], "function": str(check["function"])}
+                  for check in entry["checks"]]
     except (KeyError, TypeError, ValueError):
         return None
+    return checks if all(check["task"] is None or isinstance(check["task"], str) for check in checks) else None
+
+
+def checks_digest(path: Path) -> str:
+    """The sha256 of a checks file with its line endings as LF (a Windows checkout may have made them CRLF).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    return hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
 
 
 def declared_points(arguments: list[str], base: Path) -> dict[str, float] | None:

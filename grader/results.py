@@ -127,9 +127,11 @@ class Gradebook:
 
     def as_record(self) -> dict:
         """The grade as plain data, as a runner answers it: ``from_record`` reads it back for the batch's writers."""
+        finished = not any(book is self for book in Gradebook.live)  # ``write`` took it off when it wrote for good
         return {"target": self.target, "checks": [check.as_record() for check in self.checks.values()],
-                "import_errors": dict(self.import_errors), "fence": self.fence, "fence_refused": self.fence_refused,
-                "crash": self.crash}
+                "expected_points": dict(self.expected_points), "import_errors": dict(self.import_errors),
+                "fence": self.fence, "fence_refused": self.fence_refused,
+                "crash": self.crash if finished else PLACEHOLDER_CRASH}
 
     @classmethod
     def from_record(cls, record: dict) -> "Gradebook":
@@ -139,6 +141,8 @@ class Gradebook:
                    import_errors=dict(record.get("import_errors") or {}), fence=record.get("fence"),
                    fence_refused=bool(record.get("fence_refused")), crash=record.get("crash"))
         Gradebook.live = [other for other in Gradebook.live if other is not book]  # no files: nothing to rewrite
+        if record.get("expected_points"):
+            book.expect(record["expected_points"])
         return book
 
     def expect(self, points: dict[str, float] | None) -> None:
@@ -417,10 +421,15 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
         fence_refused: the run required a fence this machine did not give, so no learner code ran.
         error: why grading the exercise failed (not the learner's code), if it did.
         detail: also the first line of the check's message and the first step of its task's hint (the score
-            table and ``feedback.md`` show them; the watch shows the whole message and hint elsewhere).
+            table and ``feedback.md``, which show every message above); without it (``list``, which shows no
+            message), an import error is said to be shown by the watch.
+    Returns:
+        The lines. The check is the first that ran and did not pass, else the first not started (as the watch
+        shows it): an exercise under way whose checks that ran all pass reads "start with" its next task.
     """
     check = first_failing(checks)
     where = f"exercise {EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0}, {shown}"
+    shown_by = f"`python -m grader watch {exercise}` shows it"  # where no message is shown beside this line
     if error or check is None:
         return [f"Next: {where}."]
     what = f"`{check.task}`" if check.task else "it"
@@ -430,11 +439,11 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
         lines = [f"Next: {where}: start with {what}."]
     elif check.import_error and fence_refused:
         lines = ["Next: nothing to fix in your code: this grading run requires a fence this machine did not "
-                 "give, so none of it ran (the reason is under the first check)."]
+                 f"give, so none of it ran ({'the reason is under the first check' if detail else shown_by})."]
     elif check.import_error:
         # Not the error again: it is shown once, under the exercise's first check.
         lines = [f"Next: fix {check.import_error}: it could not be imported, so none of its checks ran "
-                 "(the error is under its first check)."]
+                 f"({'the error is under its first check' if detail else shown_by})."]
     else:
         lines = [f"Next: {shown}, {what}: \"{check.name}\" is {check.status}."]
     if detail and check.status != "not started" and not check.import_error:

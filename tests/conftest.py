@@ -122,7 +122,11 @@ def grade(tmp_path):
 def _exercise_max() -> dict[str, float]:
     from grader import course
 
-    return course.declared_points(["checks"], ROOT)
+    declared = course.declared_points(["checks"], ROOT)
+    if declared is None:
+        pytest.exit("checks/catalog.json does not describe the checks as they are: run `python -m grader catalog`",
+                    returncode=4)
+    return declared
 
 
 EXERCISE_MAX = _exercise_max()

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import results
+from grader import course, results
 from grader.engine.verdicts import ExerciseImportError
 from tests.conftest import EXERCISE_MAX, ROOT
 
@@ -528,9 +528,7 @@ def test_check_source_cuts_a_long_check(tmp_path):
     assert code.splitlines()[-2].startswith("    x = "), "the cut falls at the end of a line"
 
 
-def test_declared_points_come_from_the_catalog_while_it_describes_the_checks(tmp_path, monkeypatch):
-    from grader import course
-
+def test_declared_points_come_from_the_catalog_while_it_describes_the_checks(tmp_path):
     declared = course.declared_points(["checks"], ROOT)
     assert declared == EXERCISE_MAX and declared["conv"] == 25
     assert course.declared_points(["checks/test_conv.py", "checks/test_mnist.py"], ROOT) == {"conv": 25, "mnist": 19}
@@ -550,8 +548,60 @@ def test_declared_points_come_from_the_catalog_while_it_describes_the_checks(tmp
     (copy / "checks" / "test_conv.py").write_text((copy / "checks" / "test_conv.py").read_text() + "\n")
     assert course.declared_checks("conv", copy) is None
     assert course.declared_checks("mnist", copy) == course.declared_checks("mnist")
+    crlf = copy / "checks" / "test_mnist.py"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))  # as a Windows checkout may write it
+    assert course.declared_checks("mnist", copy) == course.declared_checks("mnist")
     (copy / "checks" / "catalog.json").write_text("{not json")
     assert course.declared_checks("mnist", copy) is None
+
+
+def conv_check(task: str, status: str, message: str = "", import_error: str | None = None) -> results.CheckResult:
+    return results.CheckResult.from_record({"nodeid": f"checks/test_conv.py::test_{task}_{status}", "exercise": "conv",
+                                            "name": f"{task} {status}", "points": 1.0, "task": task,
+                                            "status": status, "message": message, "import_error": import_error})
+
+
+def test_the_next_step_is_the_first_check_that_ran_and_failed_else_the_next_task():
+    """One writer for the score table (with the message and hint) and for ``list`` (without)."""
+    shown = "exercises/conv.py"
+    started = [conv_check("conv_output_length", "passed"), conv_check("extract_patches", "not started", "not started: x")]
+    assert results.next_step_lines("conv", shown, started) == [
+        "Next: exercise 1, exercises/conv.py: start with `extract_patches`."]
+    table = results.next_step_lines("conv", shown, started, detail=True)
+    assert table[:1] == ["Next: exercise 1, exercises/conv.py: start with `extract_patches`."]
+    assert table[1] == f"Hint: {course.hint_steps('conv', 'extract_patches')[0]}"
+    failed = [conv_check("extract_patches", "not started"), conv_check("conv2d", "failed", "expected 1, got 2\nmore")]
+    assert results.next_step_lines("conv", shown, failed, detail=True)[:2] == [
+        'Next: exercises/conv.py, `conv2d`: "conv2d failed" is failed.', "      expected 1, got 2"]
+    broken = [conv_check("conv_output_length", "failed", "could not be imported", import_error=shown)]
+    assert results.next_step_lines("conv", shown, broken, detail=True) == [
+        "Next: fix exercises/conv.py: it could not be imported, so none of its checks ran (the error is under its "
+        "first check)."]
+    assert results.next_step_lines("conv", shown, broken) == [
+        "Next: fix exercises/conv.py: it could not be imported, so none of its checks ran (`python -m grader watch "
+        "conv` shows it)."]
+    assert results.next_step_lines("conv", shown, [], error="the runner stopped") == ["Next: exercise 1, exercises/conv.py."]
+
+
+def test_a_grade_survives_its_record(tmp_path):
+    """What a runner answers is the grade itself: the batch's writers read the same numbers from the record."""
+    book = book_with_checks(tmp_path)
+    book.record("checks/test_conv.py::test_a", "passed", "")
+    book.record("checks/test_conv.py::test_c", "failed", "expected 1, got 2")
+    book.import_failed("checks/test_mnist.py::test_d", "exercises/mnist.py", "exercises/mnist.py: SyntaxError")
+    book.fence = {"platform": "Linux"}
+    book.expect({"conv": 6.0, "mnist": 4.0})
+    assert book.as_record()["crash"] == results.PLACEHOLDER_CRASH, "not written for good: it reads as the placeholder"
+    book.write(crash=None, duration=1.0)
+    copy = results.Gradebook.from_record(json.loads(json.dumps(book.as_record())))
+    assert not any(other is copy for other in results.Gradebook.live), "a book read from a record writes no file"
+    assert (copy.score, copy.max_score, copy.crash, copy.fence) == (book.score, book.max_score, None, book.fence)
+    assert [copy.points_of(e) for e in copy.exercises()] == [book.points_of(e) for e in book.exercises()]
+    assert copy.next_step_lines() == book.next_step_lines()
+    assert [(n, c.name, c.status, c.message, c.import_error) for n, c in copy.numbered()] == [
+        (n, c.name, c.status, c.message, c.import_error) for n, c in book.numbered()]
+    crashed = results.Gradebook.from_record({"checks": [], "crash": "killed", "expected_points": {"conv": 25.0}})
+    assert (crashed.max_score, crashed.expected_points) == (25.0, {"conv": 25.0}), "0 of the declared maximum"
 
 
 # --------------------------------------------------------------------------

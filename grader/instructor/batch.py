@@ -380,7 +380,7 @@ def feedback_markdown(record: dict, book: Gradebook | None) -> str:
                   "", "```text", message.replace("```", "'''"), "```", ""]
     next_steps = book.next_step_lines() if book.checks else []
     if next_steps:
-        lines += ["## What to do next", "", "```text", *next_steps, "```", ""]
+        lines += ["## What to do next", "", "```text", *(line.replace("```", "'''") for line in next_steps), "```", ""]
     if record.get("notes"):
         lines += ["## Files not taken from your submission", "", *(f"- {note}" for note in record["notes"]), ""]
     return "\n".join(lines)

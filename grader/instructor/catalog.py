@@ -16,14 +16,13 @@ collects again and compares.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from grader.course import CATALOG, EXERCISES, ROOT
+from grader.course import CATALOG, EXERCISES, ROOT, checks_digest, declared_checks
 from grader.scratch import write_atomically
 
 COLLECT_SECONDS = 600.0
@@ -54,7 +53,7 @@ def collected(root: Path = ROOT) -> dict:
         path = root / "checks" / f"test_{name}.py"
         exercises[name] = {
             "file": f"checks/{path.name}",
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "sha256": checks_digest(path),
             "checks": [{"function": check["nodeid"].rsplit("::", 1)[-1], "name": check["name"],
                         "points": check["points"], "task": check["task"]}
                        for check in checks if check["exercise"] == name],
@@ -98,19 +97,9 @@ def text(catalog: dict) -> str:
 
 
 def stale_files(root: Path = ROOT, exercises=EXERCISES) -> list[str]:
-    """The checks files of ``exercises`` the catalog does not describe as they are now (no entry, another digest)."""
-    try:
-        entries = json.loads((root / CATALOG).read_text(encoding="utf-8")).get("exercises") or {}
-    except (OSError, ValueError, AttributeError):
-        entries = {}
-    stale = []
-    for name in exercises:
-        path = root / "checks" / f"test_{name}.py"
-        entry = entries.get(name) if isinstance(entries, dict) else None
-        if path.exists() and (not isinstance(entry, dict)
-                              or entry.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest()):
-            stale.append(f"checks/{path.name}")
-    return stale
+    """The checks files of ``exercises`` the catalog does not describe as they are now (``declared_checks``)."""
+    return [f"checks/test_{name}.py" for name in exercises
+            if (root / "checks" / f"test_{name}.py").exists() and declared_checks(name, root) is None]
 
 
 def add_command(commands) -> None:

@@ -16,9 +16,9 @@ reports each disagreement with the file it is in:
 - the release's Classroom workflow (``grader/instructor/autograder/classroom.yml``): its ``EXERCISES``;
 - ``checks/catalog.json`` against the checks files (``python -m grader catalog`` wrote it from them).
 
-The manifest is read as TOML and everything else from the files' syntax (``ast``), never imported, except the
-mutants (``tests/mutants/`` builds them in code). Parts a learner's release does
-not ship (solutions, tests, notebook) are checked where they exist.
+The manifest is read as TOML, the catalog as JSON (against the digests of the checks files), and everything
+else from the files' syntax (``ast``), never imported, except the mutants (``tests/mutants/`` builds them in
+code). Parts a learner's release does not ship (solutions, tests, notebook) are checked where they exist.
 """
 
 from __future__ import annotations

@@ -495,7 +495,7 @@ class LearnerGrader:
         """The runner's ``checks`` option: every check of the exercises graded whole, the chosen ones of the others.
 
         None (grade every check) when no exercise keeps verdicts, or when an exercise graded whole has checks
-        that cannot be listed from its file.
+        the catalog does not describe as they are (``course.declared_checks``).
         """
         if not kept:
             return None

@@ -354,9 +354,13 @@ class SessionObserver:
         self._send("end", nodeid)
 
     def pytest_unconfigure(self, config):
-        # After the plugin's own pytest_sessionfinish, which notes the crash and what the fence held.
-        if self.book is not None:
-            self.result = self.book.as_record()
+        # After the plugin's own pytest_sessionfinish, which notes the crash and what the fence held; the book
+        # from the stash, which holds it from the start (a run that stopped collecting still has one).
+        from grader.engine.plugin import GRADEBOOK
+
+        book = config.stash.get(GRADEBOOK, None)
+        if book is not None:
+            self.result = book.as_record()
 
     def _send(self, event: str, nodeid: str) -> None:
         if self.events is None or self.book is None or nodeid not in self.book.checks:
