@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import CHECK_SECONDS, EXERCISES, GRADER_MEMORY_GB, RUN_SECONDS, WATCHDOG_GRACE_SECONDS
+from grader.results import RESULT_FORMATS
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
 # What a grading session takes from whoever starts it (a grade's pytest process, a runner's job), besides its
 # target and seed; a runner's job carries them by these names (grader/runner/server.py).
 SESSION_OPTIONS = ("check_timeout", "run_timeout", "grader_memory_gb", "show_traceback", "require_fence")
-RESULT_FILES = ("gradescope_json", "classroom_json", "classroom_json_dir")
+RESULT_FILES = tuple(result_format.option for result_format in RESULT_FORMATS)  # their writers: grader/results.py
 
 
 def add_to_parser(parser, names, **settings) -> None:

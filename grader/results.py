@@ -24,7 +24,7 @@ are collected (with every check, not run). A run that dies half-way (killed, out
 reads 0 of the real maximum instead of a stale or missing one.
 
 For GitHub Classroom the exercism file can also be written one exercise at a
-time (``classroom_dir``: ``DIR/NAME.json``), each cut to fit a step output
+time (``--classroom-json-dir``: ``DIR/NAME.json``), each cut to fit a step output
 that its reporter reads from one environment variable (``classroom_part``).
 """
 
@@ -39,6 +39,7 @@ import re
 import textwrap
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from grader import course
@@ -106,14 +107,14 @@ def task_number(exercise: str, task: str | None) -> int | None:
 @dataclass
 class Gradebook:
     target: str
-    gradescope_path: str | None = None
-    classroom_path: str | None = None
-    classroom_dir: str | None = None  # one classroom file per exercise, DIR/NAME.json, each within the part limit
+    # Where each result file goes: a ``RESULT_FORMATS`` entry's option name -> its path (a folder for
+    # ``classroom_json_dir``: one classroom file per exercise, DIR/NAME.json, each within the part limit).
+    outputs: dict[str, str] = field(default_factory=dict)
     checks: dict[str, CheckResult] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     # Points the checks files declare, known before collection; the maximum while no check is registered.
     expected_max_score: float | None = None
-    expected_points: dict[str, float] = field(default_factory=dict)  # the same per exercise (for classroom_dir)
+    expected_points: dict[str, float] = field(default_factory=dict)  # the same per exercise (for classroom_json_dir)
     import_errors: dict[str, str] = field(default_factory=dict)  # module path -> its import error, as shown
     _import_errors_shown: dict[str, str] = field(default_factory=dict)
     fence: dict | None = None  # what held around the learner's code (``fence_held``); None: no worker ran it
@@ -250,13 +251,10 @@ class Gradebook:
         Gradebook.live = [book for book in Gradebook.live if book is not self]
 
     def _write(self, crash: str | None, duration: float, placeholder: bool = False) -> None:
-        if self.gradescope_path:
-            _write_json(self.gradescope_path, self.gradescope(crash, duration, placeholder))
-        if self.classroom_path:
-            _write_json(self.classroom_path, self.classroom(crash))
-        if self.classroom_dir:
-            for exercise in self.exercises() or list(self.expected_points):
-                _write_json(os.path.join(self.classroom_dir, f"{exercise}.json"), self.classroom_part(crash, exercise))
+        for result_format in RESULT_FORMATS:
+            path = self.outputs.get(result_format.option)
+            if path:
+                result_format.write(self, str(path), crash, duration, placeholder)
 
     def numbered(self) -> list[tuple[str, CheckResult]]:
         """Every check with its number, "exercise.check" (e.g. "1.5"), in course order."""
@@ -454,6 +452,41 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
     return lines
 
 
+@dataclass(frozen=True)
+class ResultFormat:
+    """A kind of result file: the grading option that says where to write it, and its writer.
+
+    A new format is a writer and an entry in ``RESULT_FORMATS``, with its option in ``grader/options.py``.
+
+    Args:
+        option: the option's name in ``grader/options.py`` (``--gradescope-json`` is ``gradescope_json``).
+        write: ``write(book, path, crash, duration, placeholder)`` writes the file (or folder) at ``path``.
+    """
+
+    option: str
+    write: Callable[["Gradebook", str, "str | None", float, bool], None]
+
+
+def _write_gradescope(book: Gradebook, path: str, crash: str | None, duration: float, placeholder: bool) -> None:
+    _write_json(path, book.gradescope(crash, duration, placeholder))
+
+
+def _write_classroom(book: Gradebook, path: str, crash: str | None, duration: float, placeholder: bool) -> None:
+    _write_json(path, book.classroom(crash))
+
+
+def _write_classroom_parts(book: Gradebook, folder: str, crash: str | None, duration: float, placeholder: bool) -> None:
+    for exercise in book.exercises() or list(book.expected_points):
+        _write_json(os.path.join(folder, f"{exercise}.json"), book.classroom_part(crash, exercise))
+
+
+RESULT_FORMATS = (
+    ResultFormat("gradescope_json", _write_gradescope),
+    ResultFormat("classroom_json", _write_classroom),
+    ResultFormat("classroom_json_dir", _write_classroom_parts),
+)
+
+
 def compact_json(payload: dict) -> str:
     """The compact JSON that GitHub Classroom's runners hand to its reporter (in base64)."""
     return json.dumps(payload, separators=(",", ":"))
@@ -514,8 +547,7 @@ def check_source(function) -> tuple[int, str]:
     return line_no, code
 
 
-def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_path=None, classroom_path=None,
-                     classroom_dir=None) -> None:
+def write_failed_run(reason: str, checks: list[str], base: Path, outputs: dict) -> None:
     """Result files for a run that graded nothing: 0 of what ``checks`` declare, with ``reason`` as its crash.
 
     Written by ``python -m grader grade`` when a submission cannot be read, or
@@ -526,9 +558,9 @@ def write_failed_run(reason: str, checks: list[str], base: Path, *, gradescope_p
         reason: why, for the learner.
         checks: the checks files the run was to grade (pytest's arguments), relative to ``base``.
         base: the folder ``checks`` are relative to.
+        outputs: where each result file goes (``Gradebook.outputs``).
     """
-    book = Gradebook(target="", gradescope_path=gradescope_path, classroom_path=classroom_path,
-                     classroom_dir=classroom_dir)
+    book = Gradebook(target="", outputs=outputs)
     book.expect(course.declared_points(checks, base))
     book.write(crash=reason, duration=0.0)
 

@@ -272,7 +272,7 @@ def test_the_parts_add_up_to_the_whole(tmp_path):
 
 
 def test_a_crash_before_collection_leaves_each_part_at_zero_of_its_declared_points(tmp_path):
-    book = results.Gradebook(target="exercises", classroom_dir=str(tmp_path / "parts"),
+    book = results.Gradebook(target="exercises", outputs={"classroom_json_dir": str(tmp_path / "parts")},
                              expected_points=course.declared_points(["checks"], ROOT))
     book.write_placeholder()
     parts = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "parts").glob("*.json")}
@@ -284,7 +284,7 @@ def test_a_crash_before_collection_leaves_each_part_at_zero_of_its_declared_poin
 
 def test_long_messages_are_cut_to_fit_and_points_stay(tmp_path):
     """21 failing checks, each with 4,000 characters of code and 2,000 of printed emoji (12 bytes each in JSON)."""
-    book = results.Gradebook(target="exercises", classroom_dir=str(tmp_path / "parts"))
+    book = results.Gradebook(target="exercises", outputs={"classroom_json_dir": str(tmp_path / "parts")})
     for index in range(21):
         book.add_check(nodeid=f"checks/test_visualize.py::test_{index}", exercise="visualize", name=f"check {index}",
                        points=2.0, task=None, tasks=(), line_no=index + 1, test_code="x = 1\n" * 666)

@@ -204,8 +204,8 @@ CONV_TASKS = ("conv_output_length", "extract_patches", "conv2d", "max_pool2d")
 
 def book_with_checks(tmp_path: Path) -> results.Gradebook:
     """Five checks: three in conv (two tasks), two in mnist (one with no task), 10 points in all."""
-    book = results.Gradebook(target="exercises", gradescope_path=str(tmp_path / "results.json"),
-                             classroom_path=str(tmp_path / "classroom.json"))
+    book = results.Gradebook(target="exercises", outputs={"gradescope_json": str(tmp_path / "results.json"),
+                                                          "classroom_json": str(tmp_path / "classroom.json")})
     rows = [("conv", "a", 1, "conv_output_length", 11), ("conv", "b", 2, "conv_output_length", 20),
             ("conv", "c", 3, "conv2d", 31), ("mnist", "d", 2, None, 12), ("mnist", "e", 2, "load", 25)]
     for exercise, name, points, task, line in rows:
@@ -224,7 +224,8 @@ def finish(book: results.Gradebook, statuses: dict[str, tuple[str, str]]) -> Non
 
 def written(book: results.Gradebook) -> tuple[dict, dict]:
     """The two files as they are on disk now: (Gradescope, classroom)."""
-    return json.loads(Path(book.gradescope_path).read_text()), json.loads(Path(book.classroom_path).read_text())
+    return (json.loads(Path(book.outputs["gradescope_json"]).read_text()),
+            json.loads(Path(book.outputs["classroom_json"]).read_text()))
 
 
 def by_name(classroom: dict) -> dict[str, dict]:
@@ -404,9 +405,9 @@ def test_crash_after_some_checks(tmp_path):
 def test_internal_error_writes_every_open_book_once(tmp_path, monkeypatch):
     """The plugin's internal-error hook loops over ``Gradebook.live``, and each write drops its book from it."""
     monkeypatch.setattr(results.Gradebook, "live", [])
-    done = results.Gradebook(target="x", classroom_path=str(tmp_path / "done.json"))
+    done = results.Gradebook(target="x", outputs={"classroom_json": str(tmp_path / "done.json")})
     done.write(crash=None, duration=0.0)  # an earlier session of a batch runner, finished
-    open_books = [results.Gradebook(target="x", classroom_path=str(tmp_path / f"{i}.json")) for i in range(3)]
+    open_books = [results.Gradebook(target="x", outputs={"classroom_json": str(tmp_path / f"{i}.json")}) for i in range(3)]
     for book in results.Gradebook.live:  # as plugin.pytest_internalerror does
         book.write(crash="internal error: boom", duration=0.0)
     message = lambda name: json.loads((tmp_path / f"{name}.json").read_text())["message"]  # noqa: E731
@@ -416,8 +417,9 @@ def test_internal_error_writes_every_open_book_once(tmp_path, monkeypatch):
 
 
 def test_placeholder_at_start_reads_zero_of_the_declared_maximum(tmp_path):
-    book = results.Gradebook(target="exercises", gradescope_path=str(tmp_path / "results.json"),
-                             classroom_path=str(tmp_path / "classroom.json"), expected_max_score=163.0)
+    book = results.Gradebook(target="exercises", outputs={"gradescope_json": str(tmp_path / "results.json"),
+                                                          "classroom_json": str(tmp_path / "classroom.json")},
+                             expected_max_score=163.0)
     book.write_placeholder()
     gradescope, classroom = written(book)
     assert_valid(gradescope, classroom)
@@ -440,8 +442,8 @@ def test_placeholder_after_collection_lists_every_check_not_run(tmp_path):
 
 def test_totals_are_exact_with_fractional_points(tmp_path):
     """Ten checks of 0.1 points: adding them one by one in floating point gives 0.9999999999999999, not 1."""
-    book = results.Gradebook(target="exercises", gradescope_path=str(tmp_path / "results.json"),
-                             classroom_path=str(tmp_path / "classroom.json"))
+    book = results.Gradebook(target="exercises", outputs={"gradescope_json": str(tmp_path / "results.json"),
+                                                          "classroom_json": str(tmp_path / "classroom.json")})
     for index in range(10):
         book.add_check(nodeid=f"t::{index}", exercise="conv", name=f"c{index}", points=0.1, task=None, tasks=(),
                        line_no=index + 1, test_code="...")

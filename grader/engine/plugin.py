@@ -120,15 +120,11 @@ def pytest_configure(config):
     else:
         settings.load_profile("grading")
     config.stash[TARGET_LABEL] = config.getoption("--target-label") or course.relative_path(target_dir)
-    book = results.Gradebook(
-        target=config.stash[TARGET_LABEL],
-        gradescope_path=config.getoption("--gradescope-json"),
-        classroom_path=config.getoption("--classroom-json"),
-        classroom_dir=config.getoption("--classroom-json-dir"),
-    )
+    book = results.Gradebook(target=config.stash[TARGET_LABEL], outputs={
+        name: path for name in options.RESULT_FILES if (path := config.getoption(options.OPTIONS[name].flag))})
     config.stash[GRADEBOOK] = book
     config.stash[TARGET_DIR] = target_dir
-    if book.gradescope_path or book.classroom_path or book.classroom_dir:
+    if book.outputs:
         # Read from the catalog of the checks (milliseconds), so that a run killed while collecting reads 0 of the
         # real maximum; unknown (0) when an option selects checks in a way only collection can tell.
         selecting = any(config.getoption(name) for name in ("keyword", "markexpr", "deselect", "ignore", "ignore_glob"))

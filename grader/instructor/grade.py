@@ -201,5 +201,4 @@ def write_failed_run(args, checks: list[str], reason: str) -> None:
     from grader.results import write_failed_run as write
 
     paths = {name: str(path) for name, path in result_paths(args).items()}
-    write(reason, checks, ROOT, gradescope_path=paths.get("gradescope_json"),
-          classroom_path=paths.get("classroom_json"), classroom_dir=paths.get("classroom_json_dir"))
+    write(reason, checks, ROOT, {name: str(path) for name, path in paths.items()})
