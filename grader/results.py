@@ -20,8 +20,9 @@ their ``max_score`` (a "grading run" entry that reports a crash is worth 0 of
 0). Both files are first written as a failing placeholder: when the run starts
 (its ``max_score`` then is what the checks declare, read from their catalog
 without importing them: ``course.declared_points``) and again once the checks
-are collected (with every check, not run). A run that dies half-way (killed, out of memory) thus leaves a file that
-reads 0 of the real maximum instead of a stale or missing one.
+are collected (with every check, not run). A run that dies half-way (killed,
+out of memory) thus leaves a file that reads 0 of the real maximum instead of
+a stale or missing one.
 
 For GitHub Classroom the exercism file can also be written one exercise at a
 time (``--classroom-json-dir``: ``DIR/NAME.json``), each cut to fit a step output
@@ -39,8 +40,8 @@ import re
 import textwrap
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 from grader import course
 from grader.course import EXERCISES, relative_path
@@ -475,7 +476,8 @@ def _write_classroom(book: Gradebook, path: str, crash: str | None, duration: fl
     _write_json(path, book.classroom(crash))
 
 
-def _write_classroom_parts(book: Gradebook, folder: str, crash: str | None, duration: float, placeholder: bool) -> None:
+def _write_classroom_parts(book: Gradebook, folder: str, crash: str | None, duration: float,
+                           placeholder: bool) -> None:
     for exercise in book.exercises() or list(book.expected_points):
         _write_json(os.path.join(folder, f"{exercise}.json"), book.classroom_part(crash, exercise))
 
@@ -645,6 +647,7 @@ def fence_note(held: dict | None) -> str | None:
 
 
 def check_output(check: CheckResult) -> str:
+    """What a check's test says in the result files and feedback.md: "passed", or its status and message."""
     if check.status == "passed":
         return "passed"
     if check.status == "not run" and not check.message:

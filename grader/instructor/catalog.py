@@ -30,7 +30,7 @@ ABOUT = ("The checks as pytest collects them, for the grader to know without imp
          "`python -m grader catalog`; `python -m grader check-course` says when a checks file changed since.")
 
 
-def collected(root: Path = ROOT) -> dict:
+def collected() -> dict:
     """The catalog of the checks as they are now: collected by pytest in a process of its own (nothing runs).
 
     Returns:
@@ -42,7 +42,7 @@ def collected(root: Path = ROOT) -> dict:
     with tempfile.TemporaryDirectory(prefix="grader-catalog-") as folder:
         out = Path(folder) / "checks.json"
         code = "import sys; from grader.instructor.catalog import _collect; sys.exit(_collect(sys.argv[1]))"
-        run = subprocess.run([sys.executable, "-c", code, str(out)], cwd=root, capture_output=True, text=True,
+        run = subprocess.run([sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True,
                              timeout=COLLECT_SECONDS)
         if run.returncode != 0 or not out.exists():
             raise RuntimeError(f"pytest could not collect the checks (exit {run.returncode}):\n"
@@ -50,7 +50,7 @@ def collected(root: Path = ROOT) -> dict:
         checks = json.loads(out.read_text(encoding="utf-8"))
     exercises = {}
     for name in EXERCISES:
-        path = root / "checks" / f"test_{name}.py"
+        path = ROOT / "checks" / f"test_{name}.py"
         exercises[name] = {
             "file": f"checks/{path.name}",
             "sha256": checks_digest(path),

@@ -200,5 +200,4 @@ def write_failed_run(args, checks: list[str], reason: str) -> None:
     """The result files asked for, for a run that graded nothing: 0 points, and ``reason``."""
     from grader.results import write_failed_run as write
 
-    paths = {name: str(path) for name, path in result_paths(args).items()}
-    write(reason, checks, ROOT, {name: str(path) for name, path in paths.items()})
+    write(reason, checks, ROOT, {name: str(path) for name, path in result_paths(args).items()})
