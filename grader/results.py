@@ -95,14 +95,18 @@ class CheckResult:
         fields = {name: record.get(name) for name in cls.RECORD_FIELDS}
         fields["calls"] = list(fields["calls"] or [])
         fields["message"] = fields["message"] or ""
-        return cls(**fields, task_id=task_number(fields["exercise"], fields["task"]))
+        entry = course.exercise(fields["exercise"])
+        return cls(**fields, task_id=task_number(fields["task"], entry.tasks if entry is not None else ()))
 
 
-def task_number(exercise: str, task: str | None) -> int | None:
-    """``task``'s number among ``exercise``'s tasks in the manifest (from 1), or None."""
-    entry = course.exercise(exercise)
-    tasks = list(entry.tasks) if entry is not None else []
-    return tasks.index(task) + 1 if task in tasks else None
+def exercise_number(exercise: str) -> int:
+    """The exercise's number in the course (1 for the first; 0 for a name that is not one of its exercises)."""
+    return EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0
+
+
+def task_number(task: str | None, tasks) -> int | None:
+    """``task``'s number among ``tasks`` (from 1), or None: the ``task_id`` of the classroom file."""
+    return list(tasks).index(task) + 1 if task in tasks else None
 
 
 @dataclass
@@ -154,8 +158,7 @@ class Gradebook:
 
     # ---------------------------------------------------------------- recording
     def add_check(self, *, nodeid, exercise, name, points, task, tasks, line_no=0, test_code=""):
-        task_id = (list(tasks).index(task) + 1) if task in tasks else None
-        self.checks[nodeid] = CheckResult(nodeid, exercise, name, points, task, task_id,
+        self.checks[nodeid] = CheckResult(nodeid, exercise, name, points, task, task_number(task, tasks),
                                           line_no=line_no, test_code=test_code)
 
     def record(self, nodeid: str, status: str, message: str) -> None:
@@ -202,9 +205,6 @@ class Gradebook:
         checks = self.of(exercise)
         return math.fsum(c.score for c in checks), math.fsum(c.points for c in checks)
 
-    def exercise_number(self, exercise: str) -> int:
-        return EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0
-
     def table_lines(self) -> list[str]:
         lines = [f"Grading {self.target}/", ""]
         header = f"{'exercise':<14}{'passed':>8}{'failed':>8}{'not started':>13}{'points':>14}"
@@ -215,7 +215,7 @@ class Gradebook:
             not_started = sum(c.status == "not started" for c in checks)
             failed = len(checks) - passed - not_started
             got, best = self.points_of(exercise)
-            label = f"{self.exercise_number(exercise)}. {exercise}"
+            label = f"{exercise_number(exercise)}. {exercise}"
             lines.append(f"{label:<14}{passed:>8}{failed:>8}{not_started:>13}{_points(got, best):>14}")
         lines.append("-" * len(header))
         lines.append(f"{'TOTAL':<43}{_points(self.score, self.max_score):>14}")
@@ -262,7 +262,7 @@ class Gradebook:
         rows = []
         for exercise in self.exercises():
             for index, check in enumerate(self.of(exercise), start=1):
-                rows.append((f"{self.exercise_number(exercise)}.{index}", check))
+                rows.append((f"{exercise_number(exercise)}.{index}", check))
         return rows
 
     def gradescope(self, crash: str | None, duration: float, placeholder: bool = False) -> dict:
@@ -427,7 +427,7 @@ def next_step_lines(exercise: str, shown: str, checks: list[CheckResult], *, fen
         shows it): an exercise under way whose checks that ran all pass reads "start with" its next task.
     """
     check = first_failing(checks)
-    where = f"exercise {EXERCISES.index(exercise) + 1 if exercise in EXERCISES else 0}, {shown}"
+    where = f"exercise {exercise_number(exercise)}, {shown}"
     shown_by = f"`python -m grader watch {exercise}` shows it"  # where no message is shown beside this line
     if error or check is None:
         return [f"Next: {where}."]

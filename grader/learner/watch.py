@@ -33,6 +33,7 @@ from grader.learner.state import (
     current_exercise,
     find_current,
 )
+from grader.results import exercise_number as number
 from grader.results import next_step_lines
 
 SYMBOLS = {"passed": "✓", "failed": "✗", "not started": "·", "timed out": "⧗", "error": "!", "not run": "-",
@@ -74,9 +75,8 @@ def progress_line(results: dict[str, ExerciseResult], width: int = 28, grading=(
 
 def exercise_lines(checkout: Checkout, result: ExerciseResult, stream=None) -> list[str]:
     """The exercise's heading and one line per check."""
-    number = EXERCISES.index(result.exercise) + 1
-    lines = [f"Exercise {number}: {result.exercise} ({checkout.shown(result.exercise)}) · {result.state} · "
-             f"{points(result.points)}/{points(result.max_points)} points"]
+    lines = [f"Exercise {number(result.exercise)}: {result.exercise} ({checkout.shown(result.exercise)}) · "
+             f"{result.state} · {points(result.points)}/{points(result.max_points)} points"]
     if result.error:
         return [*lines, f"  grading failed: {result.error}"]
     width = max((len(c.name) for c in result.checks), default=0)
@@ -114,7 +114,7 @@ def failure_lines(result: ExerciseResult, hint: str | None = None, label: str = 
 def list_lines(checkout: Checkout, results: dict[str, ExerciseResult]) -> list[str]:
     """Every exercise and task with its state and points, then the next step."""
     lines = [progress_line(results), ""]
-    headings = {exercise: f"{EXERCISES.index(exercise) + 1}. {exercise} ({checkout.shown(exercise)})"
+    headings = {exercise: f"{number(exercise)}. {exercise} ({checkout.shown(exercise)})"
                 for exercise in results}
     width = max([len(h) for h in headings.values()] + [len(t) + 5 for r in results.values() for t, *_ in r.tasks()])
     for exercise, result in results.items():
@@ -175,7 +175,7 @@ def hint_command(args) -> int:
         return 0
     step, steps, text = checkout.next_hint(exercise, task)
     kind = HINT_STEPS[step - 1] if steps == len(HINT_STEPS) else "hint"
-    print(f"Hint {step} of {steps} ({kind}) for `{task}`, exercise {EXERCISES.index(exercise) + 1} "
+    print(f"Hint {step} of {steps} ({kind}) for `{task}`, exercise {number(exercise)} "
           f"({checkout.shown(exercise)}):")
     print(f"  {text}")
     if step < steps:
@@ -554,11 +554,6 @@ class Watch:
         for line in sys.stdin:
             self.events.put(("key", line))
         self.events.put(("stdin closed", None))
-
-
-def number(exercise: str) -> int:
-    """The exercise's number in the course (1 for the first)."""
-    return EXERCISES.index(exercise) + 1
 
 
 def watch_command(args) -> int:
