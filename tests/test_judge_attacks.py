@@ -128,11 +128,25 @@ for _name in ("worker", "__main__"):
         _runner.describe_figure = _describe
 '''
 
+# Every model the worker sends leaves out all its weights, as if each check had asked for none
+# (``options={"model_weights": []}``): the judge would hold zeros where the checks read weights.
+WEIGHTS_LEFT_OUT = MNIST + '''
+
+import sys as _sys
+
+for _name in ("worker", "__main__"):
+    _runner = _sys.modules.get(_name)
+    if _runner is not None and hasattr(_runner, "encode_model"):
+        _original = _runner.encode_model
+        _runner.encode_model = lambda model, out, weights_of=None, _original=_original: _original(model, out, [])
+'''
+
 SUBMISSIONS = {
     "a_forged_handle": ("mnist.py", MNIST + FORGED_HANDLE),
     "b_keras_setting_as_class": ("mnist.py", MNIST + SETTING_AS_CLASS),
     "c_escapes_in_names": ("transfer.py", ESCAPE_TRANSFER),
     "d_figure_past_caps": ("curves.py", FIGURE_PAST_CAPS),
+    "d_weights_left_out": ("mnist.py", WEIGHTS_LEFT_OUT),
     "e_reference": ("mnist.py", MNIST),  # last in the runner: what the attacks left behind would show here
 }
 # C0 controls but newline and tab, DEL and C1 controls: nothing a learner wrote may move a terminal's cursor.
@@ -189,6 +203,13 @@ def test_a_figure_description_past_the_caps_is_refused_before_it_is_decoded(batc
     """The caps of a figure's description are the grader's too: past them, "too large", as the worker would say."""
     row = batch["d_figure_past_caps"]
     assert "too large" in row["feedback"] and "the figure has 32" not in row["feedback"], row["feedback"][:3000]
+
+
+def test_weights_left_out_where_the_check_reads_them_are_refused(batch):
+    """A worker may leave out only the weights a check said it does not read; the judge refuses any other."""
+    row = batch["d_weights_left_out"]
+    assert "came without the weights of layers the check reads" in row["feedback"], row["feedback"][:3000]
+    assert float(row["total"]) < 19, row
 
 
 def test_the_next_student_in_the_runner_keeps_full_marks(batch):

@@ -374,3 +374,43 @@ def test_the_runtime_copied_into_workers_imports_nothing_else_of_the_grader(tmp_
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('grader', 'checks') and sys.modules[m]))")
     run = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr[-3000:]
+
+
+def test_layers_left_out_arrive_as_zeros_and_only_where_the_check_asked_for_some_weights_only():
+    """A check that reads some layers' weights only (``options={"model_weights": [...]}``) gets the others as
+    zeros; a model that comes without weights the check reads, or without any when it asked for all, is refused."""
+    import keras
+
+    from grader.remote import transport as sent
+
+    judge = _judge_module()
+    model = _small_base(4)
+    packed = sent.pack_model(model, left_out=[3])  # block2_conv1
+    assert len(packed) < len(sent.pack_model(model))
+    loaded = judge.HANDLES[judge.import_returned(packed, weights_of=["block1_conv1"])[judge.HANDLE]]
+    assert isinstance(loaded, keras.Model)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_layer("block1_conv1").get_weights(),
+                                                    model.get_layer("block1_conv1").get_weights()))
+    assert all(not w.any() for w in loaded.get_layer("block2_conv1").get_weights())
+    for weights_of in (None, ["block2_conv1"]):
+        with pytest.raises(judge.JudgeVerdict, match="without the weights of layers the check reads"):
+            judge.import_returned(sent.pack_model(model, left_out=[3]), weights_of=weights_of)
+
+
+def test_a_recipe_builds_the_same_weights_from_its_kept_copy_as_from_its_seed():
+    """The judge and the workers build a recipe from its own seed, later from the weights kept after the first
+    build (no random draws): the same weights either way, so that the worker's digest still matches."""
+    import keras
+
+    from grader.remote import transport as sent
+
+    key = sent.recipe_key("keras.applications.MobileNet", [], {"weights": None, "input_shape": [32, 32, 3]})
+    seed = sent.recipe_seed(key)
+    assert seed == sent.recipe_seed(key) and 0 <= seed < 2**31
+    build = keras.applications.MobileNet
+    kwargs = {"weights": None, "input_shape": (32, 32, 3), "alpha": 0.25}
+    drawn = sent.build_seeded(build, (), kwargs, seed)
+    kept = sent.build_seeded(build, (), kwargs, seed, drawn.get_weights())
+    again = sent.build_seeded(build, (), kwargs, seed)
+    assert sent.weights_digest(kept.get_weights()) == sent.weights_digest(drawn.get_weights())
+    assert sent.weights_digest(again.get_weights()) == sent.weights_digest(drawn.get_weights())

@@ -223,8 +223,11 @@ class Judge:
             payload = model_argument(*kept, buffers, sent)[transport.MODEL]
         return {transport.MODEL: dict(payload, judged=True)}
 
-    def import_returned(self, archive: bytes, embedded: list, originals) -> RemoteObject:
-        """A model a learner's function returned, loaded in the judge; its argument layers are the check's own."""
+    def import_returned(self, archive: bytes, embedded: list, originals, weights_of=None) -> RemoteObject:
+        """A model a learner's function returned, loaded in the judge; its argument layers are the check's own.
+
+        ``weights_of``: the names of the layers whose weights the check reads, if it asked for those only.
+        """
         arguments, numbered = [], []
         for entry in embedded:
             if not isinstance(entry, list) or len(entry) not in (2, 3):
@@ -234,4 +237,5 @@ class Judge:
                 continue  # a model the check kept in the grader: the returned model keeps its copy
             arguments.append(original)
             numbered.append([entry[0], len(arguments) - 1, *entry[2:]])
-        return self.ask("import_returned", archive, numbered, arguments)
+        weights_of = None if weights_of is None else [str(name) for name in weights_of]
+        return self.ask("import_returned", archive, numbered, arguments, weights_of)

@@ -183,14 +183,16 @@ def model_archive(model) -> bytes:
 # --------------------------------------------------------------------------
 
 
-def decode_result(tree, buffers, originals: Originals, engine=None):
-    return transport.decode(tree, buffers, _decoders(originals, engine))
+def decode_result(tree, buffers, originals: Originals, engine=None, options: dict | None = None):
+    """What a call returned, for the check: ``options`` are the call's (``model_weights``: the layers whose
+    weights a returned model brings; the others hold zeros in the judge)."""
+    return transport.decode(tree, buffers, _decoders(originals, engine, (options or {}).get("model_weights")))
 
 
-def _decoders(originals: Originals, engine) -> dict:
+def _decoders(originals: Originals, engine, weights_of) -> dict:
     return {
         transport.ARGUMENT: lambda payload, buffers: originals.get(payload),
-        transport.MODEL: lambda payload, buffers: returned_model(payload, buffers, originals, engine),
+        transport.MODEL: lambda payload, buffers: returned_model(payload, buffers, originals, engine, weights_of),
         transport.HISTORY: lambda payload, buffers: _history(transport.decode(payload, buffers)),
         transport.DATASET: lambda payload, buffers: recorded_dataset(payload, buffers),
         transport.FIGURE: lambda payload, buffers: returned_figure(payload, buffers),
@@ -207,7 +209,7 @@ def returned_figure(payload, buffers) -> described.DrawnFigure:
     return described.figure_from(transport.decode(payload, buffers))
 
 
-def returned_model(payload, buffers, originals: Originals, engine):
+def returned_model(payload, buffers, originals: Originals, engine, weights_of=None):
     """A model the learner's code returned: loaded in the judge, never here; the check gets its handle."""
     if not isinstance(payload, dict):
         raise transport.ProtocolError("a malformed model")
@@ -215,7 +217,7 @@ def returned_model(payload, buffers, originals: Originals, engine):
     embedded = payload.get("embedded") or []
     if not isinstance(embedded, list):
         raise transport.ProtocolError("a malformed list of embedded layers")
-    return engine.judge.import_returned(archive, embedded, originals)
+    return engine.judge.import_returned(archive, embedded, originals, weights_of)
 
 
 def _history(recorded) -> described.RecordedHistory:
@@ -264,7 +266,7 @@ def apply_changes(changes, buffers, originals: Originals, function: str, engine=
                 apply_trainable_flags(original, state.get("trainable") or [], function)
             changed[key] = ModelChanged(bool(state.get("weights_changed")))
             continue
-        changed[key] = transport.decode(tree, buffers, _decoders(originals, engine))
+        changed[key] = transport.decode(tree, buffers, _decoders(originals, engine, None))
     return changed
 
 

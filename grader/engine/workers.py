@@ -871,7 +871,12 @@ class RemoteModule:
         return JudgeNamespace(self._engine.judge)
 
     def call(self, function: str, *args, options: dict | None = None, **kwargs):
-        """Calls ``function`` with explicit transport ``options`` (e.g. ``dataset_passes``)."""
+        """Calls ``function`` with explicit transport ``options``.
+
+        ``dataset_passes`` and ``dataset_elements``: how much of a returned dataset the worker records;
+        ``model_weights``: the names of the layers whose weights a returned model brings (the check reads no
+        other; they hold zeros in the judge).
+        """
         self._engine.names_used.add((self.name, function))
         worker = self._engine.worker_for(self)
         if function not in worker.names:
@@ -882,7 +887,7 @@ class RemoteModule:
         self._last_call = (originals, changed)
         if reply.get("op") == transport.RETURNED:
             try:
-                return objects.decode_result(reply["value"], data, originals, self._engine)
+                return objects.decode_result(reply["value"], data, originals, self._engine, options)
             except transport.ProtocolError as error:
                 raise CheckFailure(f"`{function}` returned something that cannot be read back ({error}).") from None
         if reply.get("op") == transport.RAISED:

@@ -36,6 +36,7 @@ TRUSTED_ARCHIVES: dict[str, bytes] = {}  # digest -> a model file the grader sen
 # id(model) -> how ``new`` built it from plain arguments: a learner's worker builds it the
 # same way rather than receiving it, and checks that it got the judge's weights as they are now.
 RECIPES: dict[int, dict] = {}
+RECIPE_WEIGHTS: dict[str, list] = {}  # recipe -> the weights its models start with (the checks' own, never a learner's)
 ROOTS = ("keras", "numpy")
 FUNCTION_MODULES = ("activations", "losses", "metrics")
 NESTING = 8
@@ -58,10 +59,19 @@ def _handle(value) -> dict:
         HANDLES[key], KEYS[id(value)] = value, key
     cls = type(value)
     try:
-        shown = _text(repr(value), 200)
+        shown = _text(_shown(value), 200)
     except Exception:  # noqa: BLE001 - a repr that fails shows the class
         shown = f"<{cls.__qualname__}>"
     return {HANDLE: key, "class": [cls.__module__, cls.__qualname__], "repr": shown}
+
+
+def _shown(value) -> str:
+    """``repr(value)``, but a variable's without its values: Keras reads and prints the whole tensor, a tenth
+    of a second for a VGG16's weights, on every ``model.weights`` a check reads."""
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.Variable):
+        return f"<Variable path={value.path}, shape={tuple(value.shape)}, dtype={value.dtype}>"
+    return repr(value)
 
 
 def _out(value, depth: int = 0):
@@ -127,21 +137,23 @@ def new(path, args=(), kwargs=None):
     """Calls a library function or class by its dotted name: ``new("keras.layers.Dense", (256,), {...})``.
 
     A Keras model built from plain arguments alone (no handle among them) is
-    built from a seed of its own and keeps its recipe (``export``).
+    built from its recipe's own seed (``transport.recipe_seed``), so that each
+    build of it gets the same weights (kept here after the first: later builds
+    skip the random draws), and keeps its recipe (``export``).
     """
-    import random
-
     function, kwargs = _dotted(path), kwargs or {}
     resolved_args, resolved_kwargs = _resolve(args), _resolve(kwargs)
-    plain = _plain(args) and _plain(kwargs)
     keras = sys.modules.get("keras")
-    seed = random.getrandbits(31)
-    if plain and keras is not None:
-        keras.utils.set_random_seed(seed)
-    value = function(*resolved_args, **resolved_kwargs)
-    if plain and keras is not None and isinstance(value, keras.Model):
+    if keras is None or not (_plain(args) and _plain(kwargs)):
+        return _out(function(*resolved_args, **resolved_kwargs))
+    key = transport.recipe_key(path, list(args), dict(kwargs))
+    seed = transport.recipe_seed(key)
+    value = transport.build_seeded(function, resolved_args, resolved_kwargs, seed, RECIPE_WEIGHTS.get(key))
+    if isinstance(value, keras.Model):
         RECIPES[id(value)] = {"model": value, "path": path, "args": list(args), "kwargs": dict(kwargs),
                               "seed": seed}
+        if key not in RECIPE_WEIGHTS and value.weights:
+            transport.keep_recipe_weights(RECIPE_WEIGHTS, key, value.get_weights())
     return _out(value)
 
 
@@ -202,7 +214,7 @@ def load_trusted(digest, raw=None):
     return _out(_load(TRUSTED_ARCHIVES[digest], check=False)[0])
 
 
-def import_returned(archive, embedded=(), arguments=()):
+def import_returned(archive, embedded=(), arguments=(), weights_of=None):
     """A model a learner's function returned, as its archive; refused before loading if its config is not safe.
 
     ``embedded`` lists, as the learner's worker saw them, which layers are
@@ -215,12 +227,20 @@ def import_returned(archive, embedded=(), arguments=()):
     own process. Only a copy with the very weights the check passed in is
     replaced: one with other weights is refused with a message. The worker
     packs such a layer without its weights, only their digest.
+
+    ``weights_of``: the names of the layers whose weights the check reads,
+    where it asked for those only (None: all). The worker leaves the others
+    out; they hold zeros here.
     """
     import keras
 
     model, omitted = _load(archive, check=True)
+    left_out = {index for index, digest in omitted.items() if digest is None}
+    if left_out and (weights_of is None or any(model.layers[index].name in weights_of for index in left_out)):
+        raise JudgeVerdict("the model your code returned could not be read (it came without the weights of "
+                           "layers the check reads).")
     replacements = _replacements(model, embedded, [_resolve(a) for a in arguments], omitted, keras)
-    if any(model.layers[index].weights for index in set(omitted) - set(replacements)):
+    if any(model.layers[index].weights for index in set(omitted) - set(replacements) - left_out):
         raise JudgeVerdict("the model your code returned could not be read (it came without the weights of "
                            "layers that are not the ones the check passed in).")
     return _out(_relinked(model, replacements, keras) if replacements else model)

@@ -174,6 +174,7 @@ def _serve(module) -> None:
 def _answer(module, header: dict, buffers: list[bytes]) -> None:
     out: list[bytes] = []
     JUDGED_MODELS.clear()
+    FRESH_DIGESTS.clear()
     try:
         args = transport.decode(header["args"], buffers, DECODERS)
         kwargs = transport.decode(header["kwargs"], buffers, DECODERS)
@@ -193,6 +194,7 @@ def _answer(module, header: dict, buffers: list[bytes]) -> None:
     ARGUMENT_MODELS[:] = [(v, r) for v, r in zip(values, references)
                           if keras is not None and isinstance(v, keras.Model)]
     snapshots = [snapshot(v) for v in values]
+    FRESH_DIGESTS.clear()
     function = getattr(module, header["function"], None)
     try:
         result = function(*args, **kwargs)
@@ -283,7 +285,7 @@ def _encode_object(value, out, options):
         keras = sys.modules.get("keras")
         tf = sys.modules.get("tensorflow")
         if keras is not None and isinstance(value, keras.Model):
-            return {transport.MODEL: encode_model(value, out)}
+            return {transport.MODEL: encode_model(value, out, options.get("model_weights"))}
         if tf is not None and isinstance(value, tf.data.Dataset):
             return {transport.DATASET: record_dataset(value, out, options)}
         if tf is not None and isinstance(value, (tf.Tensor, tf.Variable)) or (
@@ -298,11 +300,13 @@ def _encode_object(value, out, options):
     return None
 
 
-def encode_model(model, out: list[bytes]) -> dict:
+def encode_model(model, out: list[bytes], weights_of=None) -> dict:
     """A Keras model as its packed config and weights, plus which of its layers are arguments of the call.
 
     The layers that are (or belong to) a model the judge holds are packed
-    without their weights: the judge puts its own in their place.
+    without their weights: the judge puts its own in their place. Where the
+    check reads the weights of some layers only (``weights_of``, their names),
+    the others are left out.
     """
     import warnings
 
@@ -311,9 +315,11 @@ def encode_model(model, out: list[bytes]) -> dict:
     owners = {id(layer): id(value) for value, _ in ARGUMENT_MODELS for layer in getattr(value, "layers", [])}
     omitted = [index for index, *_ in embedded if model.layers[index].weights
                and (id(model.layers[index]) in judged or owners.get(id(model.layers[index])) in judged)]
+    left_out = [] if weights_of is None else [
+        index for index, layer in enumerate(model.layers) if layer.weights and layer.name not in weights_of]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' own notes are not the learner's output
-        out.append(transport.pack_model(model, omitted))
+        out.append(transport.pack_model(model, omitted, left_out))
     return {"archive": len(out) - 1, "embedded": embedded, "class": type(model).__name__}
 
 
@@ -455,9 +461,10 @@ def snapshot(value):
 
 def model_state(model):
     compile_config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    digest = FRESH_DIGESTS.pop(id(model), None)
     return {
         "trainable": transport.trainable_flags(model),
-        "weights": transport.weights_digest(model.get_weights()),
+        "weights": digest or transport.weights_digest(model.get_weights()),
         # Each compile() makes a new compile-config object: a new one means "recompiled", while a
         # learning rate assigned in place only changes the config's content.
         "compile": (id(getattr(model, "_compile_config", None)), json.dumps(compile_config, sort_keys=True, default=str)),
@@ -522,6 +529,9 @@ def _learning_rate(model) -> float | None:
 
 
 LOADED_MODELS: dict[str, object] = {}  # archive digest -> model, while no call has changed it
+RECIPE_WEIGHTS: dict[str, tuple] = {}  # recipe and seed -> (digest, weights) of the model the judge built from it
+# id(model) -> the digest of the weights a model was just built with, read by the call's snapshot: that call only.
+FRESH_DIGESTS: dict[int, str] = {}
 
 
 def _forget_loaded(model) -> None:
@@ -596,10 +606,19 @@ def _model_from_recipe(payload):
         function = keras
         for part in str(recipe["path"]).split(".")[1:]:
             function = getattr(function, part)
-        keras.utils.set_random_seed(int(recipe["seed"]))
-        model = function(*recipe.get("args", ()), **recipe.get("kwargs", {}))
-        if transport.weights_digest(model.get_weights()) != recipe.get("weights"):
-            raise MissingArchive("recipe")
+        args, kwargs = recipe.get("args", ()), recipe.get("kwargs", {})
+        key = transport.recipe_key(recipe["path"], args, kwargs) + str(recipe["seed"])
+        digest, kept = RECIPE_WEIGHTS.get(key, (None, None))
+        if digest == recipe.get("weights"):  # built before: its weights are known, and their digest
+            model = transport.build_seeded(function, args, kwargs, int(recipe["seed"]), kept)
+        else:
+            model = transport.build_seeded(function, args, kwargs, int(recipe["seed"]))
+            weights = model.get_weights()
+            digest = transport.weights_digest(weights)
+            if digest != recipe.get("weights"):
+                raise MissingArchive("recipe")
+            transport.keep_recipe_weights(RECIPE_WEIGHTS, key, (digest, weights))
+        FRESH_DIGESTS[id(model)] = digest
         flags = payload.get("trainable")
         if flags:
             transport.set_trainable_flags(model, flags)
