@@ -61,8 +61,8 @@ def _hook(transform):
         if runner is not None and hasattr(runner, "encode_model"):
             original = runner.encode_model
 
-            def encode_model(model, out, original=original):
-                described = original(model, out)
+            def encode_model(model, out, *options, original=original):
+                described = original(model, out, *options)
                 out[described["archive"]] = _rewrite(out[described["archive"]], transform)
                 return described
 
