@@ -414,3 +414,18 @@ def test_a_recipe_builds_the_same_weights_from_its_kept_copy_as_from_its_seed():
     again = sent.build_seeded(build, (), kwargs, seed)
     assert sent.weights_digest(kept.get_weights()) == sent.weights_digest(drawn.get_weights())
     assert sent.weights_digest(again.get_weights()) == sent.weights_digest(drawn.get_weights())
+
+
+def test_the_models_checks_build_in_the_judge_change_with_the_grading_seed_only():
+    """A recipe gets the same weights at every build of a run, and other weights under another grading seed
+    (a secret seed changes every input the checks make, VGG16's weights too)."""
+    judge = _judge_module()
+    kwargs = {"alpha": 0.25, "weights": None, "input_shape": [32, 32, 3]}
+
+    def weights(salt):
+        model = judge.HANDLES[judge.new("keras.applications.MobileNet", (), kwargs, salt)[judge.HANDLE]]
+        return model.get_weights()
+
+    public, again, secret = weights(1), weights(1), weights(2)
+    assert all(np.array_equal(a, b) for a, b in zip(public, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(public, secret))

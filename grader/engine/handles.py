@@ -90,7 +90,7 @@ class JudgeNamespace:
         return JudgeNamespace(self._judge, f"{self._path}.{name}" if self._path else name)
 
     def __call__(self, *args, **kwargs):
-        return self._judge.ask("new", self._path, args, kwargs)
+        return self._judge.ask("new", self._path, args, kwargs, self._judge.engine.recipe_salt)
 
     def adopt(self, model) -> RemoteObject:
         """A copy, in the judge, of a model the check built here (from the course's own files, never the learner's)."""

@@ -158,6 +158,7 @@ def engine_of(config) -> Engine:
         # From the run's start, not the engine's: collection (importing the checks) is part of the run, and an
         # outside watchdog (python -m grader grade, a batch) counts from there too.
         engine.run_deadline = min(engine.run_deadline, config.stash[RUN_STARTED] + run_seconds)
+        engine.recipe_salt = config.stash[SEED]
     return engine
 
 

@@ -109,6 +109,8 @@ class Engine:
         self.check_seconds = course.CHECK_SECONDS
         self.worker_ends_in_check = 0
         self.check_seed, self.calls_in_check = 0, 0
+        # The run's grading seed: a secret one changes the weights of the models checks build in the judge too.
+        self.recipe_salt = 0
         self.names_used: set[tuple[str, str]] = set()  # (module, name) the current check looked up
         self.environ_at_start = {name: os.environ.get(name) for name in SYNCED_ENVIRON}
         self.workers: dict[tuple, Worker] = {}

@@ -133,20 +133,21 @@ def _dotted(path: str):
 # --------------------------------------------------------------------------
 
 
-def new(path, args=(), kwargs=None):
+def new(path, args=(), kwargs=None, salt=0):
     """Calls a library function or class by its dotted name: ``new("keras.layers.Dense", (256,), {...})``.
 
     A Keras model built from plain arguments alone (no handle among them) is
-    built from its recipe's own seed (``transport.recipe_seed``), so that each
-    build of it gets the same weights (kept here after the first: later builds
-    skip the random draws), and keeps its recipe (``export``).
+    built from its recipe's own seed (``transport.recipe_seed`` of the recipe
+    and ``salt``, the run's grading seed), so that each build of it in a run
+    gets the same weights (kept here after the first: later builds skip the
+    random draws), and keeps its recipe (``export``).
     """
     function, kwargs = _dotted(path), kwargs or {}
     resolved_args, resolved_kwargs = _resolve(args), _resolve(kwargs)
     keras = sys.modules.get("keras")
     if keras is None or not (_plain(args) and _plain(kwargs)):
         return _out(function(*resolved_args, **resolved_kwargs))
-    key = transport.recipe_key(path, list(args), dict(kwargs))
+    key = f"{salt}:{transport.recipe_key(path, list(args), dict(kwargs))}"
     seed = transport.recipe_seed(key)
     value = transport.build_seeded(function, resolved_args, resolved_kwargs, seed, RECIPE_WEIGHTS.get(key))
     if isinstance(value, keras.Model):

@@ -541,7 +541,7 @@ def build_seeded(function, args, kwargs, seed: int, kept: list | None = None):
     Args:
         kept: the weights a model built from the same recipe got before. The
             model starts from them instead of its initializers' random draws
-            (VGG16: 0.1 s instead of 0.25 s); they are what the draws give.
+            (VGG16: about 0.1 s instead of 0.2 s); they are what the draws give.
     """
     import keras
 
