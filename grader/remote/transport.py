@@ -531,7 +531,8 @@ def recipe_key(path: str, args, kwargs) -> str:
 
 
 def recipe_seed(key: str) -> int:
-    """The seed a recipe is built from: the same recipe gets the same weights in every run and process."""
+    """The seed a recipe is built from (``key``: the recipe, and the run's grading seed in the judge): the same
+    key gets the same weights in every process."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 2**31
 
 
