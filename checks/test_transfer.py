@@ -776,8 +776,9 @@ def test_fine_tuning_trains_the_unfrozen_block(exercise):
     except Exception as error:  # noqa: BLE001
         if "Unknown variable" in str(error):  # Keras' optimizer meets weights it was not built for
             raise CheckFailure(f"{what}: fit failed: the optimizer of the frozen model does not know block 3's "
-                               "weights. Call model.compile(...) again: Keras picks the weights to train when the "
-                               "model is compiled, so a changed trainable flag needs a new compile.") from None
+                               "weights. Compile again, with a new optimizer (optimizer=keras.optimizers.RMSprop("
+                               "learning_rate=1e-5)): Keras picks the weights to train when the model is compiled, "
+                               "and an optimizer that has trained knows only the weights it was built for.") from None
         raise CheckFailure(f"{what}: fit failed: {type(error).__name__}: {error}") from None
     moved = [not np.array_equal(a, b) for a, b in
              zip(unfrozen_before, weights_of([base.get_layer("block3_conv1"), base.get_layer("block3_conv2")]))]

@@ -284,8 +284,17 @@ def apply_state(key, state, function):
             pass
     if state.get("recompiled") and isinstance(compile_config, dict):
         _refuse_unsafe_functions(compile_config)
+        kept = getattr(model, "optimizer", None) if state.get("optimizer_kept") else None
         try:
-            model.compile_from_config(compile_config)
+            if kept is None:
+                model.compile_from_config(compile_config)
+            else:  # compiled again with the optimizer it had: this model's own, as it is (built for what it trained)
+                import keras
+
+                settings = keras.saving.deserialize_keras_object(compile_config)
+                model.compile(**dict(settings, optimizer=kept))
+                if isinstance(rate, float):
+                    kept.learning_rate.assign(rate)
         except Exception as error:  # noqa: BLE001 - the learner's compile settings are at fault
             raise JudgeVerdict(f"`{function}` compiled the model with settings that cannot be read back "
                                f"({type(error).__name__}: {_text(error, 300)}).") from None

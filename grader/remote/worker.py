@@ -455,7 +455,10 @@ def snapshot(value):
             return None
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(value, keras.Model):
-        return ("model", model_state(value))
+        # The compile config and optimizer the state names by id stay alive until the call is compared: a new
+        # one made at a freed one's address would read as the same.
+        alive = (getattr(value, "_compile_config", None), getattr(value, "optimizer", None))
+        return ("model", model_state(value), alive)
     return None
 
 
@@ -468,6 +471,7 @@ def model_state(model):
         # Each compile() makes a new compile-config object: a new one means "recompiled", while a
         # learning rate assigned in place only changes the config's content.
         "compile": (id(getattr(model, "_compile_config", None)), json.dumps(compile_config, sort_keys=True, default=str)),
+        "optimizer": id(getattr(model, "optimizer", None)),
     }
 
 
@@ -476,7 +480,7 @@ def changed(value, before) -> bool:
 
     if isinstance(before, numpy.ndarray):
         return value.shape != before.shape or not numpy.array_equal(value, before, equal_nan=True)
-    kind, state = before
+    kind, state = before[:2]
     if kind == "container":
         try:
             return not _same(value, state)
@@ -512,8 +516,11 @@ def encode_changed(value, before, out):
         state, old = STATES_AFTER.pop(id(value), None) or model_state(value), before[1]
         weights_changed = state["weights"] != old["weights"]
         recompiled = state["compile"][0] != old["compile"][0]
+        # Compiled again with the optimizer it had: Keras keeps that one as it is, built for the weights it knew.
+        optimizer_kept = recompiled and getattr(value, "optimizer", None) is not None and state["optimizer"] == old["optimizer"]
         return {transport.MODEL_STATE: transport.encode({
-            "recompiled": recompiled, "trainable": state["trainable"], "weights_changed": weights_changed,
+            "recompiled": recompiled, "optimizer_kept": optimizer_kept, "trainable": state["trainable"],
+            "weights_changed": weights_changed,
             "compile_config": value.get_compile_config() if recompiled and value.compiled else None,
             "learning_rate": _learning_rate(value),
         }, out)}

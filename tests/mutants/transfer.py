@@ -84,6 +84,12 @@ MUTANTS = [
            (("    model.compile(\n        optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),\n"
              "        loss=\"binary_crossentropy\",\n        metrics=[\"accuracy\"],\n    )\n    return model\n",
              "    model.optimizer.learning_rate.assign(1e-5)\n    return model\n"),), check="test_fine_tuning_trains_the_unfrozen_block"),
+    Mutant("fine-tuning-optimizer-kept", "compiled again, but with the frozen model's own optimizer, its rate lowered",
+           (("        optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),\n        loss=\"binary_crossentropy\",\n"
+             "        metrics=[\"accuracy\"],\n    )\n    return model\n",
+             "        optimizer=model.optimizer,\n        loss=\"binary_crossentropy\",\n"
+             "        metrics=[\"accuracy\"],\n    )\n    model.optimizer.learning_rate.assign(1e-5)\n    return model\n"),),
+           check="test_fine_tuning_trains_the_unfrozen_block"),
     Mutant("imagenet-downloads", 'weights="imagenet" passed on to VGG16, which downloads when the file is missing',
            (("        path = _cached_vgg16_weights()\n", '        path = "imagenet"\n'),), check="test_imagenet_weights_missing_fail_fast"),
     Mutant("keras-home-ignored", "only ~/.keras is searched, whatever $KERAS_HOME says",
