@@ -45,7 +45,7 @@ from pathlib import Path
 from grader.course import EXERCISES, GRADER_MEMORY_GB, RUN_SECONDS, WATCHDOG_GRACE_SECONDS, course_fingerprint
 from grader.instructor.submission import SubmissionError, holds_modules, stage
 from grader.options import SESSION_OPTIONS
-from grader.results import Gradebook, check_output
+from grader.results import Gradebook, check_output, exercise_number
 from grader.runner.client import RunnerProcess, error_answer
 from grader.scratch import write_atomically
 
@@ -369,7 +369,7 @@ def feedback_markdown(record: dict, book: Gradebook | None) -> str:
         return "\n".join(lines)
     lines += [f"**Score: {_number(book.score)} / {_number(book.max_score)}**", "", "| exercise | points |", "|---|---|"]
     for name, (earned, available) in record["points"].items():
-        lines.append(f"| {EXERCISES.index(name) + 1}. {name} | {_number(earned)} / {_number(available)} |")
+        lines.append(f"| {exercise_number(name)}. {name} | {_number(earned)} / {_number(available)} |")
     failures = [(number, check) for number, check in book.numbered() if check.status != "passed"]
     lines += ["", "## Checks that did not pass" if failures else "## Every check passed", ""]
     for number, check in failures:

@@ -15,6 +15,7 @@ import time
 
 from grader.course import EXERCISES
 from grader.learner.state import Checkout, ExerciseResult, LearnerGrader, check_exercise, find_current
+from grader.results import exercise_number
 
 _graders: dict[str, LearnerGrader] = {}  # one warm runner per graded folder, for the kernel's life
 
@@ -59,7 +60,7 @@ class Report:
         from grader.learner.watch import failure_lines
 
         result = self.result
-        number = EXERCISES.index(result.exercise) + 1
+        number = exercise_number(result.exercise)
         colours = {"passed": "#1a7f37", "not started": "#6e7781"}
         rows = "".join(
             f"<tr><td style='color:{colours.get(c.status, '#cf222e')}'>{html.escape(c.status)}</td>"
