@@ -93,9 +93,17 @@ def running(process: psutil.Process) -> bool:
         return False
 
 
-def wait_for(path: Path, process: subprocess.Popen, log: Path) -> None:
+def scheduler_info(path: Path, process: subprocess.Popen, log: Path) -> dict:
+    """The scheduler file's contents, once the scheduler has written all of it.
+
+    Dask creates the file before it writes the JSON, so an empty or partial file means "not yet".
+    """
     deadline = time.monotonic() + START_SECONDS
-    while not path.exists():
+    while True:
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
         assert process.poll() is None, f"ended with status {process.returncode}:\n{log.read_text()[-3000:]}"
         assert time.monotonic() < deadline, f"not ready after {START_SECONDS} s:\n{log.read_text()[-3000:]}"
         time.sleep(0.2)
@@ -118,8 +126,7 @@ def test_a_scheduler_and_a_worker_started_elsewhere_grade_submissions(installed_
                       elsewhere, tmp_path / "scheduler.log")
     worker, outlived = None, []
     try:
-        wait_for(scheduler_file, scheduler, tmp_path / "scheduler.log")
-        assert json.loads(scheduler_file.read_text())["address"] == address
+        assert scheduler_info(scheduler_file, scheduler, tmp_path / "scheduler.log")["address"] == address
         worker = start([python, "-m", "dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
                         "--host", "127.0.0.1", "--no-dashboard"], elsewhere, tmp_path / "worker.log")
         run = subprocess.run([python, "-m", "grader", "grade", str(submissions), "--out", str(tmp_path / "gradebook"),

@@ -43,6 +43,7 @@ INSTRUCTOR_ONLY = {
     "data/pretrain_base.py": "retrains the shipped pretrained base (python -m data.pretrain_base)",
     "lab/demo_training.py": "trains the reference models: it imports solutions/",
     "lab/benchmark_engine.py": "compares this engine with an older commit of the instructor's repository",
+    "lab/benchmark_checks.py": "times the checks on solutions/, against an older commit of the instructor's repository",
     "lab/benchmark_batch.py": "builds its batch from the reference and the kept bugs of tests/mutants/",
     "lab/benchmark_watch.py": "saves files made from the reference and the kept bugs of tests/mutants/",
     "lab/learner_smoke.py": "grades the reference of solutions/ (the course repository's own smoke test)",
