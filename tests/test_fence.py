@@ -962,6 +962,29 @@ def test_system_read_dirs_are_real_and_exclude_the_project():
     assert "/dev" not in found, "a disk's blocks"
 
 
+def test_what_a_worker_reads_is_kept_until_a_package_is_installed(tmp_path, monkeypatch):
+    """The engine works out a worker's readable folders once per set of blocked packages, not per worker;
+    a package installed meanwhile is readable by the next worker, a blocked one never."""
+    from grader.engine.workers import Engine
+    from grader.remote import fence as engine_fence  # the engine's import of it, not this file's copy
+
+    packages = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    for name in ("numpy", "tensorflow", "keras"):
+        (packages / name).mkdir(parents=True)
+    monkeypatch.setattr(engine_fence, "system_read_dirs", lambda: [str(tmp_path / "env")])
+    engine = Engine.__new__(Engine)  # read_dirs reads no state of the engine
+    blocked = ("tensorflow", "keras")
+    dirs, _ = engine.read_dirs(blocked)
+    assert str(packages.resolve() / "numpy") in dirs and not any("tensorflow" in d or "keras" in d for d in dirs), dirs
+    assert engine.read_dirs(blocked) == (dirs, [])
+    time.sleep(0.01)  # a later modification time than the folder's first one, on a coarse clock too
+    (packages / "scipy").mkdir()
+    (packages / "tensorflow_io").mkdir()
+    dirs, _ = engine.read_dirs(blocked)
+    assert str(packages.resolve() / "scipy") in dirs, dirs
+    assert not any("tensorflow" in d for d in dirs), dirs
+
+
 def test_landlock_abi_is_an_int_or_none():
     assert ABI is None or (isinstance(ABI, int) and ABI >= 1), ABI
 
