@@ -358,8 +358,8 @@ class Engine:
         from grader.remote import fence
 
         granted = tuple(fence.system_read_dirs())
-        packages = _package_folders(tuple(Path(folder) for folder in granted))
-        dirs, files = _readable(granted, tuple(blocked_packages), tuple(_modified(folder) for folder in packages))
+        packages = tuple((folder, _modified(folder)) for folder in _package_folders(tuple(map(Path, granted))))
+        dirs, files = _readable(granted, tuple(blocked_packages), packages)
         return list(dirs), list(files)
 
 
@@ -1122,11 +1122,13 @@ def _kill(pid: int) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _readable(granted: tuple[str, ...], blocked_packages: tuple[str, ...], _stamps: tuple) -> tuple[tuple, tuple]:
-    """``Engine.read_dirs``'s answer, kept per granted folders, blocked packages and package folders' stamps."""
+def _readable(granted: tuple[str, ...], blocked_packages: tuple[str, ...],
+              packages: tuple[tuple[Path, int], ...]) -> tuple[tuple, tuple]:
+    """``Engine.read_dirs``'s answer, kept per granted folders, blocked packages and package folders with their
+    modification times (``packages``: an install or removal changes one, and with it the key)."""
     forbidden = [ROOT.resolve()]
-    for packages in _package_folders(tuple(Path(folder) for folder in granted)):
-        forbidden += [entry.resolve() for entry in packages.iterdir() if _is_blocked(entry.name, blocked_packages)]
+    for folder, _ in packages:
+        forbidden += [entry.resolve() for entry in folder.iterdir() if _is_blocked(entry.name, blocked_packages)]
     dirs, files = [], []
     for folder in granted:
         for kept, is_file in _expand_without(Path(folder), forbidden):

@@ -521,7 +521,7 @@ def unpack_model(raw: bytes):
     return model, omitted
 
 
-# Weights kept per recipe, on each side (``recipe_key``): a VGG16 takes 58 MB, and checks build two shapes of it.
+# Weights kept per recipe, on each side (``recipe_key``): a VGG16 takes 58 MB, and a check may build it at two sizes.
 RECIPE_WEIGHTS_KEPT = 2
 
 
